@@ -1,0 +1,212 @@
+"""Commands that run turns: ``run``, ``process``, ``ask``, ``chat`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import AsyncIterator
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from assistant import paths
+from assistant.audio.files import read_audio_file
+from assistant.audio.sinks import NullSink, Sink, WavFileSink
+from assistant.audio.sources import BufferSource
+from assistant.config import Config, load_config
+from assistant.errors import AssistantError, AudioDeviceError
+from assistant.logs import setup_logging
+from assistant.runtime import Runtime, start_runtime
+from assistant.session import Session, TurnResult
+
+SAMPLE = "what_time_is_it.wav"
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add the turn-running commands."""
+    run = sub.add_parser("run", parents=[common], help="listen on the microphone and answer (foreground)")
+    run.set_defaults(func=_run)
+
+    process = sub.add_parser(
+        "process", parents=[common], help="run one spoken utterance from an audio file through the pipeline"
+    )
+    process.add_argument("input", metavar="IN", help="audio file (WAV, FLAC, MP3, OGG, ...)")
+    process.add_argument("--out", metavar="OUT.wav", help="write the spoken reply here")
+    process.add_argument("--json", action="store_true", help="print one JSON object")
+    process.add_argument(
+        "--no-pace", action="store_true", help="feed audio as fast as possible instead of in real time"
+    )
+    process.set_defaults(func=_process)
+
+    ask = sub.add_parser("ask", parents=[common], help="run one turn from text")
+    ask.add_argument("text", help="what you would have said")
+    ask.add_argument("--out", metavar="OUT.wav", help="write the spoken reply here")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.set_defaults(func=_ask)
+
+    chat = sub.add_parser("chat", parents=[common], help="type to the assistant (same path after ASR)")
+    chat.set_defaults(func=_chat)
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="run on the microphone if there is one, else process the bundled spoken sample",
+    )
+    demo.add_argument("--sample", action="store_true", help="always use the bundled sample")
+    demo.add_argument("--out", metavar="OUT.wav", default="reply.wav", help="where the reply WAV goes")
+    demo.set_defaults(func=_demo)
+
+
+def _prepare(args: argparse.Namespace) -> tuple[Config, Path]:
+    config = load_config(args.config)
+    setup_logging(args.log_level or config.logging.level, args.log_format or config.logging.format)
+    return config, paths.state_dir(args.state_dir)
+
+
+def sample_path() -> Path:
+    """The bundled spoken sample used when there is no microphone."""
+    return Path(str(files("assistant") / "data" / "samples" / SAMPLE))
+
+
+@contextlib.asynccontextmanager
+async def _runtime(args: argparse.Namespace, *, need_asr: bool) -> AsyncIterator[Runtime]:
+    config, state_dir = _prepare(args)
+    runtime = await start_runtime(config, state_dir=state_dir, need_asr=need_asr)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+async def process_file(runtime: Runtime, path: Path, out: str | None, *, realtime: bool) -> TurnResult:
+    """Run the first utterance in an audio file through the daemon's own path."""
+    pcm = await asyncio.to_thread(read_audio_file, path)
+    endpoint = runtime.config.endpoint
+    source = BufferSource(
+        pcm,
+        realtime=realtime,
+        # Enough real silence after the speech for the endpointer to decide, as it would live.
+        trailing_silence_s=endpoint.silence_ms / 1000 + 0.5,
+    )
+    sink: Sink = WavFileSink(Path(out)) if out else NullSink()
+    session = Session(runtime, sink, name="file")
+    try:
+        async for speech in session.utterances(source):
+            return await session.handle_speech(speech)
+        return TurnResult("", "none")  # silence or noise only: no turn, nothing sent anywhere
+    finally:
+        await sink.aclose()
+
+
+def _print_result(result: TurnResult, as_json: bool, out: str | None = None) -> None:
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    if result.route == "none" and not result.transcript and not result.reply:
+        print("heard:   (no speech)")
+        return
+    target = f" → {result.skill}.{result.action}" if result.skill else ""
+    slots = f" {json.dumps(result.slots)}" if result.slots else ""
+    print(f"heard:   {result.transcript or '(no words)'}")
+    print(f"route:   {result.route}{target}{slots}")
+    print(f"reply:   {result.reply}")
+    order = ("endpoint", "asr", "understand", "llm_first_token", "tts_first_audio", "voice_to_voice")
+    timings = "  ".join(f"{k} {result.timings_ms[k]:.0f} ms" for k in order if k in result.timings_ms)
+    print(f"timings: {timings}")
+    if result.budget_exceeded:
+        print(f"over budget: {', '.join(result.budget_exceeded)}")
+    if result.error:
+        print(f"error:   {result.error}")
+    if out:
+        print(f"wrote:   {out}")
+
+
+async def _process(args: argparse.Namespace) -> int:
+    path = Path(args.input)
+    # Check the file before loading models, so a typo costs no waiting.
+    await asyncio.to_thread(read_audio_file, path)
+    async with _runtime(args, need_asr=True) as runtime:
+        result = await process_file(runtime, path, args.out, realtime=not args.no_pace)
+    _print_result(result, args.json, args.out)
+    return 1 if result.error else 0
+
+
+async def _ask(args: argparse.Namespace) -> int:
+    sink: Sink = WavFileSink(Path(args.out)) if args.out else NullSink()
+    async with _runtime(args, need_asr=False) as runtime:
+        try:
+            result = await Session(runtime, sink, name="text").handle_text(args.text)
+        finally:
+            await sink.aclose()
+    _print_result(result, args.json, args.out)
+    return 1 if result.error else 0
+
+
+async def _chat(args: argparse.Namespace) -> int:
+    async with _runtime(args, need_asr=False) as runtime:
+        session = Session(runtime, NullSink(), name="chat")
+        print("Type to the assistant; an empty line or Ctrl-D ends the chat.", file=sys.stderr)
+        while True:
+            print("you> ", end="", flush=True, file=sys.stderr)
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line.strip():
+                return 0
+            result = await session.handle_text(line)
+            print(f"assistant> {result.reply}")
+            timings = " ".join(f"{k}={v:.0f}ms" for k, v in result.timings_ms.items())
+            print(
+                f"  [{result.route}{' ' + str(result.skill) if result.skill else ''}] {timings}",
+                file=sys.stderr,
+            )
+
+
+async def _listen(runtime: Runtime) -> int:
+    from assistant.audio.sinks import DeviceSink
+    from assistant.audio.sources import DeviceSource
+
+    audio = runtime.config.audio
+    source = DeviceSource(device=audio.input_device, queue_frames=audio.input_queue_frames)
+    sink = DeviceSink(audio.output_device)
+    session = Session(runtime, sink, name="local")
+    print("Listening; speak a command. Ctrl-C stops.", file=sys.stderr)
+    try:
+        async for speech in session.utterances(source):
+            result = await session.handle_speech(speech)
+            _print_result(result, as_json=False)
+    finally:
+        await source.aclose()
+        await sink.aclose()
+    return 0
+
+
+async def _run(args: argparse.Namespace) -> int:
+    async with _runtime(args, need_asr=True) as runtime:
+        return await _listen(runtime)
+
+
+def _has_microphone() -> bool:
+    try:
+        from assistant.audio.sources import list_devices
+
+        return any(d.get("max_input_channels", 0) > 0 for d in list_devices())
+    except (AssistantError, OSError):
+        return False
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    use_mic = not args.sample and await asyncio.to_thread(_has_microphone)
+    async with _runtime(args, need_asr=True) as runtime:
+        print(f"models ready in {max(runtime.load_ms.values(), default=0):.0f} ms", file=sys.stderr)
+        if use_mic:
+            try:
+                return await _listen(runtime)
+            except AudioDeviceError as exc:
+                print(f"microphone unusable ({exc}); processing the bundled sample", file=sys.stderr)
+        sample = sample_path()
+        print(f"no microphone in use: processing the bundled sample {sample.name}", file=sys.stderr)
+        result = await process_file(runtime, sample, args.out, realtime=True)
+    _print_result(result, as_json=False, out=args.out)
+    return 1 if result.error else 0

@@ -1,0 +1,353 @@
+"""YAML configuration → frozen, validated, typed config with a default and a doc for every key."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assistant import paths
+from assistant.errors import ConfigError
+
+_MISSING_LINE = 0
+
+
+def opt(
+    default: Any,
+    doc: str,
+    *,
+    choices: tuple[Any, ...] | None = None,
+    min: float | None = None,
+    max: float | None = None,
+) -> Any:
+    """Declare one config key: its default, a one-line doc and its allowed values."""
+    meta = {"doc": doc, "choices": choices, "min": min, "max": max}
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """Sound devices."""
+
+    input_device: str | None = opt(
+        None, "Microphone: a device name, part of one, or an index; null = system default."
+    )
+    output_device: str | None = opt(
+        None, "Speaker: a device name, part of one, or an index; null = system default."
+    )
+    input_queue_frames: int = opt(
+        200, "Audio frames (30 ms each) buffered before the oldest are dropped.", min=10, max=10_000
+    )
+
+
+@dataclass(frozen=True)
+class VadConfig:
+    """Voice activity detection (webrtcvad)."""
+
+    aggressiveness: int = opt(2, "webrtcvad mode: 0 lets most sound through, 3 is strictest.", min=0, max=3)
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """Deciding where an utterance starts and ends."""
+
+    pre_roll_ms: int = opt(300, "Audio kept from before speech starts.", min=0, max=2000)
+    start_speech_ms: int = opt(90, "Voiced audio needed to decide speech has started.", min=30, max=2000)
+    silence_ms: int = opt(500, "Silence after speech that ends the utterance.", min=90, max=5000)
+    max_utterance_s: float = opt(
+        15.0, "Longest utterance; longer speech is cut and processed.", min=1, max=120
+    )
+
+
+@dataclass(frozen=True)
+class AsrConfig:
+    """Speech recognition (faster-whisper)."""
+
+    model: str = opt(
+        "whisper-tiny.en", "Manifest name (assistant models list) or path of a CTranslate2 model."
+    )
+    device: str = opt(
+        "cpu", "Where to run: cpu, cuda, or auto (cuda when present).", choices=("cpu", "cuda", "auto")
+    )
+    compute_type: str = opt(
+        "int8",
+        "CTranslate2 compute type.",
+        choices=("default", "auto", "int8", "int8_float32", "int8_float16", "int16", "float16", "float32"),
+    )
+    beam_size: int = opt(1, "Beam width; 1 is greedy decoding, fastest for short commands.", min=1, max=10)
+    threads: int = opt(2, "CPU threads for recognition; 0 lets CTranslate2 choose.", min=0, max=64)
+    language: str = opt("en", "Spoken language code.")
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    """The local language model (llama.cpp)."""
+
+    model: str = opt("smollm2-135m-instruct-q4_1", "Manifest name or path of a GGUF model.")
+    device: str = opt("cpu", "Where to run: cpu, cuda, or auto.", choices=("cpu", "cuda", "auto"))
+    n_gpu_layers: int = opt(-1, "Layers offloaded when the device is cuda; -1 = all.", min=-1, max=1000)
+    threads: int = opt(2, "CPU threads for generation.", min=1, max=64)
+    context: int = opt(2048, "Context window in tokens.", min=256, max=131_072)
+    max_tokens: int = opt(96, "Longest answer in tokens.", min=1, max=8192)
+    temperature: float = opt(0.3, "Sampling temperature; 0 is deterministic.", min=0.0, max=2.0)
+    seed: int = opt(1234, "Sampling seed, for repeatable answers.", min=0)
+    system_prompt: str = opt(
+        "You are a helpful voice assistant. Answer in one or two short spoken sentences, "
+        "without lists, markdown or emojis.",
+        "Instructions given to the model before every conversation.",
+    )
+
+
+@dataclass(frozen=True)
+class TtsConfig:
+    """Speech synthesis (piper)."""
+
+    voice: str = opt("piper-joe-medium", "Manifest name or path of a piper .onnx voice.")
+    device: str = opt("cpu", "Where to run: cpu, cuda, or auto.", choices=("cpu", "cuda", "auto"))
+    length_scale: float = opt(1.0, "Speaking pace: below 1 is faster, above 1 slower.", min=0.3, max=3.0)
+    threads: int = opt(1, "CPU threads for synthesis.", min=1, max=64)
+
+
+@dataclass(frozen=True)
+class ReplyConfig:
+    """What the assistant says in special cases."""
+
+    not_heard: str = opt(
+        "Sorry, I didn't catch that.",
+        "Said when speech was heard but no words recognised; empty = stay silent.",
+    )
+    failure: str = opt("Sorry, something went wrong.", "Said when a turn fails.")
+
+
+@dataclass(frozen=True)
+class BudgetsConfig:
+    """Latency budget per stage, in milliseconds; a turn over budget is logged with the stage."""
+
+    endpoint_ms: int = opt(600, "Last voiced frame → endpoint decision.", min=1)
+    asr_ms: int = opt(600, "Endpoint decision → final transcript.", min=1)
+    understand_ms: int = opt(50, "Final transcript → route decision.", min=1)
+    llm_first_token_ms: int = opt(1500, "Route decision → first LLM token.", min=1)
+    tts_first_audio_ms: int = opt(400, "First reply text → first synthesized audio.", min=1)
+    voice_to_voice_ms: int = opt(1500, "Last voiced frame → first reply audio out.", min=1)
+    skill_timeout_ms: int = opt(3000, "A skill handler still running after this is cancelled.", min=1)
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """Logging."""
+
+    level: str = opt("info", "Least severe level shown.", choices=("debug", "info", "warning", "error"))
+    format: str = opt("text", "text for people, json for log collectors.", choices=("text", "json"))
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole effective configuration."""
+
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    vad: VadConfig = field(default_factory=VadConfig)
+    endpoint: EndpointConfig = field(default_factory=EndpointConfig)
+    asr: AsrConfig = field(default_factory=AsrConfig)
+    llm: LlmConfig = field(default_factory=LlmConfig)
+    tts: TtsConfig = field(default_factory=TtsConfig)
+    reply: ReplyConfig = field(default_factory=ReplyConfig)
+    budgets: BudgetsConfig = field(default_factory=BudgetsConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    skills: dict[str, dict[str, Any]] = field(
+        default_factory=dict, metadata={"doc": "Per-skill settings, one section per skill name."}
+    )
+    source: str = field(default="<defaults>", metadata={"internal": True})
+    """Where this config came from, for messages."""
+
+
+class _Located:
+    """Maps key paths in a YAML document to their line numbers."""
+
+    def __init__(self, node: yaml.Node | None) -> None:
+        self.lines: dict[tuple[str, ...], int] = {}
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, path: tuple[str, ...]) -> None:
+        self.lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, str(key.value))
+                self._walk(value, sub)
+                # Point errors about a key at the key's own line, not at a nested value's.
+                self.lines[sub] = key.start_mark.line + 1
+
+    def line(self, path: tuple[str, ...]) -> int:
+        while path and path not in self.lines:
+            path = path[:-1]
+        return self.lines.get(path, _MISSING_LINE)
+
+
+def _describe(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+
+
+class _Builder:
+    def __init__(self, source: str, located: _Located) -> None:
+        self.source = source
+        self.located = located
+
+    def fail(self, path: tuple[str, ...], message: str) -> ConfigError:
+        line = self.located.line(path)
+        where = f"{self.source}:{line}" if line else self.source
+        return ConfigError(f"{where}: {message}")
+
+    def build(self, cls: type[Any], data: Any, path: tuple[str, ...]) -> Any:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            name = ".".join(path) or "the top level"
+            raise self.fail(path, f"{name} must be a mapping of keys, got {_describe(data)}")
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+        unknown = [k for k in data if k not in fields]
+        if unknown:
+            key = str(unknown[0])
+            near = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f" (did you mean {'.'.join((*path, near[0]))}?)" if near else ""
+            known = ", ".join(fields)
+            raise self.fail((*path, key), f"unknown key {'.'.join((*path, key))}{hint}; known keys: {known}")
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            f = fields[name]
+            values[name] = self.convert(hints[name], value, (*path, name), f.metadata)
+        return cls(**values)
+
+    def convert(self, hint: Any, value: Any, path: tuple[str, ...], meta: typing.Mapping[str, Any]) -> Any:
+        key = ".".join(path)
+        if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+            return self.build(hint, value, path)
+        origin = typing.get_origin(hint)
+        args = typing.get_args(hint)
+        if origin in (types.UnionType, typing.Union):
+            if value is None and type(None) in args:
+                return None
+            (hint,) = [a for a in args if a is not type(None)]
+            if hint is str and isinstance(value, int) and not isinstance(value, bool):
+                return str(value)  # a device index written as a number
+            return self.convert(hint, value, path, meta)
+        if origin is dict:
+            if value is None:  # a section left empty in YAML ("skills:") means no settings
+                return {}
+            if not isinstance(value, dict):
+                raise self.fail(path, f"{key} must be a mapping, got {_describe(value)}")
+            return {str(k): (v if v is not None else {}) for k, v in value.items()}
+        if hint is bool:
+            if not isinstance(value, bool):
+                raise self.fail(path, f"{key} must be true or false, got {_describe(value)}")
+            return value
+        if hint is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.fail(
+                    path, f"{key} must be {self._range('an integer', meta)}, got {_describe(value)}"
+                )
+        elif hint is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise self.fail(
+                    path, f"{key} must be {self._range('a number', meta)}, got {_describe(value)}"
+                )
+            value = float(value)
+        elif hint is str and not isinstance(value, str):
+            raise self.fail(path, f"{key} must be a string, got {_describe(value)}")
+        choices = meta.get("choices")
+        if choices and value not in choices:
+            allowed = ", ".join(str(c) for c in choices)
+            raise self.fail(path, f"{key} must be one of {allowed}, got {_describe(value)}")
+        low, high = meta.get("min"), meta.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            kind = "an integer" if hint is int else "a number"
+            raise self.fail(path, f"{key} must be {self._range(kind, meta)}, got {_describe(value)}")
+        return value
+
+    @staticmethod
+    def _range(kind: str, meta: typing.Mapping[str, Any]) -> str:
+        low, high = meta.get("min"), meta.get("max")
+        if low is not None and high is not None:
+            return f"{kind} from {low:g} to {high:g}"
+        if low is not None:
+            return f"{kind} ≥ {low:g}"
+        if high is not None:
+            return f"{kind} ≤ {high:g}"
+        return kind
+
+
+def parse_config(text: str, source: str = "<string>") -> Config:
+    """Parse and validate YAML text into a Config; errors name the source, line and key."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{source}{line}: not valid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+    config: Config = _Builder(source, _Located(node)).build(Config, data, ())
+    return dataclasses.replace(config, source=source)
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to use: --config, else the first existing XDG or /etc file, else None."""
+    if explicit:
+        return Path(explicit)
+    for candidate in paths.config_candidates():
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
+    """Load the effective config (built-in defaults when no file exists)."""
+    path = find_config_file(explicit)
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    return parse_config(text, str(path))
+
+
+def _field_docs(cls: type[Any]) -> typing.Iterator[tuple[dataclasses.Field[Any], str]]:
+    for f in dataclasses.fields(cls):
+        if not f.metadata.get("internal"):
+            yield f, str(f.metadata.get("doc") or (f.type.__doc__ if isinstance(f.type, type) else "") or "")
+
+
+def render_config(config: Config) -> str:
+    """The effective config as commented YAML, every key with its one-line doc."""
+    lines = [f"# effective configuration (from {config.source})"]
+    for f, _ in _field_docs(Config):
+        section = getattr(config, f.name)
+        if dataclasses.is_dataclass(section):
+            lines.append(f"{f.name}:  # {type(section).__doc__}")
+            for sub, doc in _field_docs(type(section)):
+                value = yaml.safe_dump(
+                    {sub.name: getattr(section, sub.name)}, width=10_000, allow_unicode=True
+                )
+                lines.append(f"  {value.strip()}  # {doc}")
+        else:
+            empty = "" if section else " {}"
+            lines.append(f"{f.name}:{empty}  # {f.metadata.get('doc', '')}")
+            if section:
+                dumped = yaml.safe_dump(section, width=10_000, allow_unicode=True)
+                lines.extend(f"  {row}" for row in dumped.splitlines())
+    return "\n".join(lines) + "\n"

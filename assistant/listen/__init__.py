@@ -1,0 +1,1 @@
+"""Listening: voice activity, endpointing and (later) the wake word."""

@@ -1,0 +1,1 @@
+"""The language model: local llama.cpp now, tools and remote backends to come."""

@@ -1,0 +1,43 @@
+"""Where the assistant keeps config, state, data and runtime files (XDG and systemd aware)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP = "hearkend"
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var)
+    return Path(value) if value else Path.home() / fallback
+
+
+def config_candidates() -> list[Path]:
+    """Config files searched when no --config is given, first existing wins."""
+    return [_xdg("XDG_CONFIG_HOME", ".config") / APP / "config.yaml", Path("/etc") / APP / "config.yaml"]
+
+
+def state_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The one directory holding everything the daemon keeps (timers, reminders, caches)."""
+    if override:
+        return Path(override)
+    # systemd's StateDirectory= may list several paths separated by ':'; the first is ours.
+    systemd = os.environ.get("STATE_DIRECTORY")
+    if systemd:
+        return Path(systemd.split(":")[0])
+    return _xdg("XDG_STATE_HOME", ".local/state") / APP
+
+
+def data_dir() -> Path:
+    """Directory for downloaded models and other large data ($XDG_DATA_HOME/hearkend)."""
+    return _xdg("XDG_DATA_HOME", ".local/share") / APP
+
+
+def runtime_dir() -> Path:
+    """Directory for the control socket ($RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/hearkend)."""
+    systemd = os.environ.get("RUNTIME_DIRECTORY")
+    if systemd:
+        return Path(systemd.split(":")[0])
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    return Path(base) / APP if base else Path("/tmp") / f"{APP}-{os.getuid()}"

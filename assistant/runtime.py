@@ -1,0 +1,102 @@
+"""The shared runtime: config, models and skills, loaded once and used by every session."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant import paths
+from assistant.asr import WhisperAsr
+from assistant.config import Config
+from assistant.llm.local import LocalLlm
+from assistant.models import resolve_model
+from assistant.skill.api import SkillContext
+from assistant.skill.registry import SkillSet, load_skills
+from assistant.speak.tts import PiperTts
+from assistant.store import KeyValueStore
+from assistant.understand.intents import IntentMatcher
+from assistant.understand.router import Router
+
+log = logging.getLogger(__name__)
+
+
+def local_now() -> dt.datetime:
+    """The current time in the machine's local time zone."""
+    return dt.datetime.now().astimezone()
+
+
+@dataclass
+class Runtime:
+    """Everything sessions share: models, skills and the router."""
+
+    config: Config
+    asr: WhisperAsr | None
+    llm: LocalLlm | None
+    tts: PiperTts
+    skills: SkillSet
+    router: Router
+    state_dir: Path
+    store: KeyValueStore
+    load_ms: dict[str, float] = field(default_factory=dict)
+
+    def skill_context(self, skill: str) -> SkillContext:
+        """The context handed to one skill's handlers."""
+        return SkillContext(
+            config=self.config.skills.get(skill, {}),
+            now=local_now,
+            log=logging.getLogger(f"skill.{skill}"),
+        )
+
+    def close(self) -> None:
+        """Release worker threads and the state database."""
+        self.store.close()
+        for model in (self.asr, self.llm, self.tts):
+            if model is not None:
+                model.close()
+
+
+async def _timed_load(name: str, load: object, timings: dict[str, float]) -> None:
+    start = time.perf_counter()
+    await asyncio.to_thread(load)  # type: ignore[arg-type]
+    timings[name] = round((time.perf_counter() - start) * 1000, 1)
+
+
+async def start_runtime(
+    config: Config,
+    *,
+    state_dir: Path,
+    need_asr: bool = True,
+    need_llm: bool = True,
+    warm: bool = True,
+) -> Runtime:
+    """Resolve, check and load every model in parallel, load skills, then warm the models."""
+    data = paths.data_dir()
+    asr = WhisperAsr(resolve_model(config.asr.model, "asr", data), config.asr) if need_asr else None
+    llm = LocalLlm(resolve_model(config.llm.model, "llm", data), config.llm) if need_llm else None
+    tts = PiperTts(resolve_model(config.tts.voice, "tts", data), config.tts)
+    timings: dict[str, float] = {}
+    loads = [_timed_load("tts", tts.load, timings)]
+    if asr is not None:
+        loads.append(_timed_load("asr", asr.load, timings))
+    if llm is not None:
+        loads.append(_timed_load("llm", llm.load, timings))
+    await asyncio.gather(*loads)
+    skills = load_skills()
+    for name, why in skills.failed.items():
+        log.error("skill %s not loaded: %s", name, why)
+    router = Router(IntentMatcher(skills.skills.values()), llm_available=llm is not None)
+    if warm:
+        start = time.perf_counter()
+        warmers = [tts.warm()]
+        if asr is not None:
+            warmers.append(asr.warm())
+        if llm is not None:
+            warmers.append(llm.warm())
+        await asyncio.gather(*warmers)
+        timings["warm"] = round((time.perf_counter() - start) * 1000, 1)
+    store = await asyncio.to_thread(KeyValueStore, state_dir)
+    return Runtime(config, asr, llm, tts, skills, router, state_dir, store, timings)

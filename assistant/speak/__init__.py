@@ -1,0 +1,1 @@
+"""Speaking: sentence chunking and speech synthesis."""

