@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,21 @@ from assistant.models import check_ct2_dir
 from assistant.workers import Worker
 
 log = logging.getLogger(__name__)
+
+# Whisper's own rule for "this window holds no speech": confident it is silence and unsure of
+# the words. Applied here rather than inside faster-whisper so we learn that it happened.
+_NO_SPEECH_PROB = 0.6
+_LOW_LOGPROB = -1.0
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """The outcome of recognising one utterance."""
+
+    text: str
+    """The words heard; empty when none."""
+    speech: bool
+    """False when whisper judged the audio to be noise rather than speech."""
 
 
 def _cuda_available() -> bool:
@@ -54,13 +70,13 @@ class WhisperAsr:
                 "check asr.model or reinstall it (assistant models list)"
             ) from None
 
-    def transcribe_sync(self, pcm: bytes) -> str:
+    def transcribe_sync(self, pcm: bytes) -> Recognition:
         """Recognise one utterance on the calling thread."""
         if self._model is None:
             raise RuntimeError("WhisperAsr.load() must run before transcribing")
         audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
         if audio.size == 0:
-            return ""
+            return Recognition("", speech=False)
         segments, _ = self._model.transcribe(
             audio,
             language=self.config.language,
@@ -69,10 +85,19 @@ class WhisperAsr:
             without_timestamps=True,
             condition_on_previous_text=False,
             vad_filter=False,
+            no_speech_threshold=None,
+            log_prob_threshold=None,
         )
-        return " ".join(segment.text.strip() for segment in segments).strip()
+        words: list[str] = []
+        speech = False
+        for segment in segments:
+            if segment.no_speech_prob > _NO_SPEECH_PROB and segment.avg_logprob < _LOW_LOGPROB:
+                continue  # noise that whisper would otherwise caption ("you", ".")
+            speech = True
+            words.append(segment.text.strip())
+        return Recognition(" ".join(words).strip(), speech)
 
-    async def transcribe(self, pcm: bytes) -> str:
+    async def transcribe(self, pcm: bytes) -> Recognition:
         """Recognise one utterance on the ASR worker thread."""
         return await self._worker.call(lambda: self.transcribe_sync(pcm))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +76,7 @@ class Session:
             )
         )
 
-    async def utterances(self, source: AsyncIterable[AudioChunk]) -> AsyncIterator[SpeechEnded]:
+    async def utterances(self, source: AsyncIterable[AudioChunk]) -> AsyncGenerator[SpeechEnded, None]:
         """Cut the source's audio into utterances with the VAD and the endpointer."""
         last_t = time.monotonic()
         async for chunk in source:
@@ -104,12 +104,16 @@ class Session:
         if asr is None:
             raise RuntimeError("this session's runtime was started without speech recognition")
         try:
-            text = await asr.transcribe(speech.pcm)
+            heard = await asr.transcribe(speech.pcm)
         except Exception as exc:
             log.exception("speech recognition failed")
             return await self._fail(TurnResult("", "none", truncated=speech.truncated), trace, exc)
         trace.mark("asr_final")
-        result = await self.handle_text(text, trace)
+        if not heard.speech:
+            # Noise that got past the VAD: no turn, nothing said, nothing sent anywhere.
+            log.info("no speech in %.1f s of voiced audio; ignored", len(speech.pcm) / 32000)
+            return TurnResult("", "none", truncated=speech.truncated)
+        result = await self.handle_text(heard.text, trace)
         result.truncated = speech.truncated
         return result
 
@@ -161,7 +165,7 @@ class Session:
                 for piece in chunker.push(token):
                     yield piece
         finally:
-            await stream.aclose()  # type: ignore[attr-defined]
+            await stream.aclose()
         for piece in chunker.flush():
             yield piece
 

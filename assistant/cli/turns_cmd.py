@@ -10,17 +10,20 @@ import sys
 from collections.abc import AsyncIterator
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant import paths
 from assistant.audio.files import read_audio_file
 from assistant.audio.sinks import NullSink, Sink, WavFileSink
-from assistant.audio.sources import BufferSource
+from assistant.audio.sources import AudioSource, BufferSource, PcmStreamSource
 from assistant.config import Config, load_config
-from assistant.errors import AssistantError, AudioDeviceError
+from assistant.errors import AssistantError, AudioDeviceError, ConfigError
 from assistant.logs import setup_logging
 from assistant.runtime import Runtime, start_runtime
 from assistant.session import Session, TurnResult
+
+if TYPE_CHECKING:
+    from assistant.audio.sources import DeviceSource
 
 SAMPLE = "what_time_is_it.wav"
 
@@ -33,7 +36,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     process = sub.add_parser(
         "process", parents=[common], help="run one spoken utterance from an audio file through the pipeline"
     )
-    process.add_argument("input", metavar="IN", help="audio file (WAV, FLAC, MP3, OGG, ...)")
+    process.add_argument(
+        "input", metavar="IN", help="audio file (WAV, FLAC, MP3, OGG, ...), or - for raw s16le PCM on stdin"
+    )
+    process.add_argument("--rate", type=int, default=16000, help="sample rate of PCM on stdin (Hz)")
+    process.add_argument("--channels", type=int, default=1, help="channels of PCM on stdin")
     process.add_argument("--out", metavar="OUT.wav", help="write the spoken reply here")
     process.add_argument("--json", action="store_true", help="print one JSON object")
     process.add_argument(
@@ -72,8 +79,11 @@ def sample_path() -> Path:
 
 
 @contextlib.asynccontextmanager
-async def _runtime(args: argparse.Namespace, *, need_asr: bool) -> AsyncIterator[Runtime]:
-    config, state_dir = _prepare(args)
+async def _runtime(
+    args: argparse.Namespace, *, need_asr: bool, config: Config | None = None
+) -> AsyncIterator[Runtime]:
+    prepared, state_dir = _prepare(args) if config is None else (config, paths.state_dir(args.state_dir))
+    config = prepared
     runtime = await start_runtime(config, state_dir=state_dir, need_asr=need_asr)
     try:
         yield runtime
@@ -81,23 +91,28 @@ async def _runtime(args: argparse.Namespace, *, need_asr: bool) -> AsyncIterator
         runtime.close()
 
 
-async def process_file(runtime: Runtime, path: Path, out: str | None, *, realtime: bool) -> TurnResult:
-    """Run the first utterance in an audio file through the daemon's own path."""
-    pcm = await asyncio.to_thread(read_audio_file, path)
-    endpoint = runtime.config.endpoint
+async def process_audio(runtime: Runtime, pcm: bytes, out: str | None, *, realtime: bool) -> TurnResult:
+    """Run the first utterance in decoded audio (16 kHz mono s16le) through the daemon's own path."""
     source = BufferSource(
         pcm,
         realtime=realtime,
         # Enough real silence after the speech for the endpointer to decide, as it would live.
-        trailing_silence_s=endpoint.silence_ms / 1000 + 0.5,
+        trailing_silence_s=runtime.config.endpoint.silence_ms / 1000 + 0.5,
     )
+    return await process_source(runtime, source, out)
+
+
+async def process_source(runtime: Runtime, source: AudioSource, out: str | None) -> TurnResult:
+    """Run the first utterance heard from ``source``; silence or noise alone make no turn."""
     sink: Sink = WavFileSink(Path(out)) if out else NullSink()
     session = Session(runtime, sink, name="file")
     try:
-        async for speech in session.utterances(source):
-            return await session.handle_speech(speech)
+        async with contextlib.aclosing(session.utterances(source)) as utterances:
+            async for speech in utterances:
+                return await session.handle_speech(speech)
         return TurnResult("", "none")  # silence or noise only: no turn, nothing sent anywhere
     finally:
+        await source.aclose()
         await sink.aclose()
 
 
@@ -125,11 +140,18 @@ def _print_result(result: TurnResult, as_json: bool, out: str | None = None) -> 
 
 
 async def _process(args: argparse.Namespace) -> int:
-    path = Path(args.input)
-    # Check the file before loading models, so a typo costs no waiting.
-    await asyncio.to_thread(read_audio_file, path)
+    if args.input == "-":
+        if args.rate <= 0 or args.channels <= 0:
+            raise ConfigError(f"--rate and --channels must be positive, got {args.rate} and {args.channels}")
+        async with _runtime(args, need_asr=True) as runtime:
+            source = PcmStreamSource(sys.stdin.buffer, sample_rate=args.rate, channels=args.channels)
+            result = await process_source(runtime, source, args.out)
+        _print_result(result, args.json, args.out)
+        return 1 if result.error else 0
+    # Decode the file before loading models, so a bad file costs no waiting.
+    pcm = await asyncio.to_thread(read_audio_file, Path(args.input))
     async with _runtime(args, need_asr=True) as runtime:
-        result = await process_file(runtime, path, args.out, realtime=not args.no_pace)
+        result = await process_audio(runtime, pcm, args.out, realtime=not args.no_pace)
     _print_result(result, args.json, args.out)
     return 1 if result.error else 0
 
@@ -163,13 +185,26 @@ async def _chat(args: argparse.Namespace) -> int:
             )
 
 
-async def _listen(runtime: Runtime) -> int:
-    from assistant.audio.sinks import DeviceSink
+def device_arg(value: str | None) -> str | int | None:
+    """A configured device: an index when it is all digits, else a name (or part of one)."""
+    return int(value) if value is not None and value.isdigit() else value
+
+
+async def open_microphone(config: Config) -> DeviceSource:
+    """Open the configured microphone, or fail naming it and listing the devices there are."""
     from assistant.audio.sources import DeviceSource
 
-    audio = runtime.config.audio
-    source = DeviceSource(device=audio.input_device, queue_frames=audio.input_queue_frames)
-    sink = DeviceSink(audio.output_device)
+    source = DeviceSource(
+        device=device_arg(config.audio.input_device), queue_frames=config.audio.input_queue_frames
+    )
+    await source.start()
+    return source
+
+
+async def _listen(runtime: Runtime, source: DeviceSource) -> int:
+    from assistant.audio.sinks import DeviceSink
+
+    sink = DeviceSink(device_arg(runtime.config.audio.output_device))
     session = Session(runtime, sink, name="local")
     print("Listening; speak a command. Ctrl-C stops.", file=sys.stderr)
     try:
@@ -183,8 +218,14 @@ async def _listen(runtime: Runtime) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    async with _runtime(args, need_asr=True) as runtime:
-        return await _listen(runtime)
+    config, _ = _prepare(args)
+    # Open the microphone before loading models, so a missing device is reported at once.
+    source = await open_microphone(config)
+    try:
+        async with _runtime(args, need_asr=True, config=config) as runtime:
+            return await _listen(runtime, source)
+    finally:
+        await source.aclose()
 
 
 def _has_microphone() -> bool:
@@ -202,11 +243,14 @@ async def _demo(args: argparse.Namespace) -> int:
         print(f"models ready in {max(runtime.load_ms.values(), default=0):.0f} ms", file=sys.stderr)
         if use_mic:
             try:
-                return await _listen(runtime)
+                source = await open_microphone(runtime.config)
             except AudioDeviceError as exc:
                 print(f"microphone unusable ({exc}); processing the bundled sample", file=sys.stderr)
+            else:
+                return await _listen(runtime, source)
         sample = sample_path()
         print(f"no microphone in use: processing the bundled sample {sample.name}", file=sys.stderr)
-        result = await process_file(runtime, sample, args.out, realtime=True)
+        pcm = await asyncio.to_thread(read_audio_file, sample)
+        result = await process_audio(runtime, pcm, args.out, realtime=True)
     _print_result(result, as_json=False, out=args.out)
     return 1 if result.error else 0

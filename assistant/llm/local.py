@@ -6,7 +6,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ class LocalLlm:
         self.device = choose_device("llm", config.device, _cuda_available)
         self._worker = Worker("llm")
         self._llama: Any = None
+        self.requests = 0
+        """Answers started since load, warm-up excluded (shown in status and checked by tests)."""
 
     def load(self) -> None:
         """Load the model (blocking): checks the file first so errors name it."""
@@ -98,16 +100,18 @@ class LocalLlm:
         """Generate a whole answer on the calling thread (for checks and tools, not for turns)."""
         return "".join(self._generate(messages, threading.Event()))
 
-    def stream(self, messages: list[Message]) -> AsyncIterator[str]:
+    def stream(self, messages: list[Message]) -> AsyncGenerator[str, None]:
         """Stream the answer's text pieces; closing the iterator stops generation."""
+        self.requests += 1
         return self._worker.stream(lambda stop: self._generate(messages, stop))
 
     async def warm(self) -> None:
         """Evaluate a one-word prompt so the first real answer pays no first-call costs."""
-        async for _ in self._worker.stream(
-            lambda stop: self._generate([{"role": "user", "content": "Hi"}], stop)
-        ):
-            break
+        tokens = self._worker.stream(lambda stop: self._generate([{"role": "user", "content": "Hi"}], stop))
+        # aclosing: leaving the loop early must stop generation now, not when the GC gets to it.
+        async with contextlib.aclosing(tokens):
+            async for _ in tokens:
+                break
 
     def close(self) -> None:
         """Release the worker thread."""

@@ -1,0 +1,124 @@
+"""Whole turns through the real models: spoken input synthesized by piper and espeak-ng."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import wave
+from pathlib import Path
+
+import pytest
+
+from assistant.audio.files import read_audio_file
+from assistant.audio.sinks import MemorySink
+from assistant.cli.turns_cmd import process_audio
+from assistant.config import EndpointConfig, ReplyConfig
+from assistant.runtime import Runtime
+from assistant.session import Session
+from assistant.understand.intents import normalize
+from hearkend_skills.clock import spoken_time
+
+DATA = Path(__file__).parent / "data"
+
+
+def expected_rows() -> list[dict[str, str]]:
+    with open(DATA / "expected.tsv", encoding="utf-8") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def possible_times() -> set[str]:
+    """The current time as the clock would say it, allowing for a minute passing mid-test."""
+    now = dt.datetime.now().astimezone()
+    return {spoken_time(t.hour, t.minute) for t in (now, now + dt.timedelta(minutes=1))}
+
+
+async def test_spoken_time_question_is_answered_by_the_clock_without_the_llm(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    assert runtime.llm is not None
+    before = runtime.llm.requests
+    out = tmp_path / "reply.wav"
+    pcm = read_audio_file(DATA / "what_time_is_it.wav")
+    result = await process_audio(runtime, pcm, str(out), realtime=True)
+    assert normalize(result.transcript) == "what time is it"
+    assert (result.route, result.skill, result.action) == ("skill", "clock", "time")
+    assert any(t in result.reply for t in possible_times()), result.reply
+    assert runtime.llm.requests == before
+    for stage in ("endpoint", "asr", "understand", "tts_first_audio", "voice_to_voice"):
+        assert result.timings_ms[stage] >= 0, stage
+    assert "llm_first_token" not in result.timings_ms
+    # Paced input: the endpointer waited for real silence after the last word.
+    assert result.timings_ms["endpoint"] >= runtime.config.endpoint.silence_ms - 60
+    assert result.timings_ms["voice_to_voice"] >= result.timings_ms["endpoint"] + result.timings_ms["asr"]
+    with wave.open(str(out)) as reply:
+        assert reply.getnchannels() == 1 and reply.getsampwidth() == 2
+        assert reply.getnframes() / reply.getframerate() > 0.5
+
+
+@pytest.mark.parametrize("row", [r for r in expected_rows() if r["skill"]], ids=lambda r: r["file"])
+async def test_every_spoken_clock_sample_reaches_its_skill(runtime: Runtime, row: dict[str, str]) -> None:
+    pcm = read_audio_file(DATA / row["file"])
+    result = await process_audio(runtime, pcm, None, realtime=False)
+    assert normalize(result.transcript) == normalize(row["transcript"])
+    assert result.route == "skill" and result.skill == row["skill"]
+
+
+async def test_open_spoken_question_is_answered_by_the_llm(runtime: Runtime) -> None:
+    assert runtime.llm is not None
+    before = runtime.llm.requests
+    pcm = read_audio_file(DATA / "capital_of_france.wav")
+    sink = MemorySink()
+    session = Session(runtime, sink)
+    speech = [s async for s in session.utterances(_source(pcm))]
+    assert len(speech) == 1
+    result = await session.handle_speech(speech[0])
+    assert "capital of france" in normalize(result.transcript)
+    assert result.route == "llm" and result.skill is None
+    assert runtime.llm.requests == before + 1
+    assert len(result.reply.split()) >= 2
+    assert result.timings_ms["llm_first_token"] > 0
+    # Everything said was synthesized and handed to the sink, piece by piece.
+    assert [p.text for p in sink.pieces] and " ".join(p.text for p in sink.pieces) == result.reply
+
+
+@pytest.mark.parametrize("name", ["silence.wav", "noise.wav"])
+async def test_silence_or_noise_makes_no_turn(runtime: Runtime, name: str) -> None:
+    assert runtime.llm is not None
+    before = runtime.llm.requests
+    result = await process_audio(runtime, read_audio_file(DATA / name), None, realtime=False)
+    assert (result.route, result.transcript, result.reply) == ("none", "", "")
+    assert runtime.llm.requests == before
+
+
+async def test_too_long_utterance_is_cut_and_still_processed(runtime: Runtime) -> None:
+    short = dataclasses.replace(runtime.config, endpoint=EndpointConfig(max_utterance_s=1.0))
+    rt = dataclasses.replace(runtime, config=short)
+    pcm = read_audio_file(DATA / "capital_of_france.wav")  # 1.7 s of speech
+    session = Session(rt, MemorySink())
+    speech = [s async for s in session.utterances(_source(pcm))]
+    assert speech[0].truncated
+    assert len(speech[0].pcm) <= 16000 * 2 * 1.0
+    result = await session.handle_speech(speech[0])
+    assert result.truncated and result.to_json()["truncated"] is True
+    assert result.transcript
+
+
+async def test_nothing_recognised_says_so_or_stays_silent_by_config(runtime: Runtime) -> None:
+    sink = MemorySink()
+    result = await Session(runtime, sink).handle_text("")
+    assert result.route == "none"
+    assert result.reply == runtime.config.reply.not_heard
+    assert sink.pieces
+    quiet = dataclasses.replace(
+        runtime, config=dataclasses.replace(runtime.config, reply=ReplyConfig(not_heard=""))
+    )
+    silent_sink = MemorySink()
+    result = await Session(quiet, silent_sink).handle_text("")
+    assert result.reply == "" and silent_sink.pieces == []
+
+
+def _source(pcm: bytes):  # type: ignore[no-untyped-def]
+    from assistant.audio.sources import BufferSource
+
+    return BufferSource(pcm, realtime=False, trailing_silence_s=1.0)
