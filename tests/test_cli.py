@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).parent / "data"
+SAMPLES = Path(__file__).parents[1] / "assistant" / "data" / "samples"
 JSON_KEYS = {"transcript", "route", "skill", "action", "slots", "reply", "timings_ms", "budget_exceeded"}
 
 
@@ -41,7 +42,7 @@ def assistant(
 def test_process_json_follows_the_contract(tmp_path: Path) -> None:
     out = tmp_path / "reply.wav"
     proc = assistant(
-        "process", str(DATA / "what_time_is_it.espeak.wav"), "--json", "--out", str(out), tmp=tmp_path
+        "process", str(SAMPLES / "what_time_is_it.espeak.wav"), "--json", "--out", str(out), tmp=tmp_path
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
@@ -69,7 +70,7 @@ def test_demo_processes_the_bundled_sample_without_a_microphone(tmp_path: Path) 
 
 
 def test_raw_pcm_on_stdin_is_a_source(tmp_path: Path) -> None:
-    with wave.open(str(DATA / "what_day_is_it.espeak.wav")) as w:
+    with wave.open(str(SAMPLES / "what_day_is_it.espeak.wav")) as w:
         assert w.getframerate() == 16000
         pcm = w.readframes(w.getnframes())
     pcm += bytes(16000 * 2)  # a second of silence after the words

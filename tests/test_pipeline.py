@@ -20,10 +20,11 @@ from assistant.understand.intents import normalize
 from hearkend_skills.clock import spoken_time
 
 DATA = Path(__file__).parent / "data"
+SAMPLES = Path(__file__).parents[1] / "assistant" / "data" / "samples"
 
 
 def expected_rows() -> list[dict[str, str]]:
-    with open(DATA / "expected.tsv", encoding="utf-8") as f:
+    with open(SAMPLES / "expected.tsv", encoding="utf-8") as f:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
@@ -39,7 +40,7 @@ async def test_spoken_time_question_is_answered_by_the_clock_without_the_llm(
     assert runtime.llm is not None
     before = runtime.llm.requests
     out = tmp_path / "reply.wav"
-    pcm = read_audio_file(DATA / "what_time_is_it.wav")
+    pcm = read_audio_file(SAMPLES / "what_time_is_it.wav")
     result = await process_audio(runtime, pcm, str(out), realtime=True)
     assert normalize(result.transcript) == "what time is it"
     assert (result.route, result.skill, result.action) == ("skill", "clock", "time")
@@ -58,7 +59,7 @@ async def test_spoken_time_question_is_answered_by_the_clock_without_the_llm(
 
 @pytest.mark.parametrize("row", [r for r in expected_rows() if r["skill"]], ids=lambda r: r["file"])
 async def test_every_spoken_clock_sample_reaches_its_skill(runtime: Runtime, row: dict[str, str]) -> None:
-    pcm = read_audio_file(DATA / row["file"])
+    pcm = read_audio_file(SAMPLES / row["file"])
     result = await process_audio(runtime, pcm, None, realtime=False)
     assert normalize(result.transcript) == normalize(row["transcript"])
     assert result.route == "skill" and result.skill == row["skill"]
@@ -67,7 +68,7 @@ async def test_every_spoken_clock_sample_reaches_its_skill(runtime: Runtime, row
 async def test_open_spoken_question_is_answered_by_the_llm(runtime: Runtime) -> None:
     assert runtime.llm is not None
     before = runtime.llm.requests
-    pcm = read_audio_file(DATA / "capital_of_france.wav")
+    pcm = read_audio_file(SAMPLES / "capital_of_france.wav")
     sink = MemorySink()
     session = Session(runtime, sink)
     speech = [s async for s in session.utterances(_source(pcm))]
@@ -94,7 +95,7 @@ async def test_silence_or_noise_makes_no_turn(runtime: Runtime, name: str) -> No
 async def test_too_long_utterance_is_cut_and_still_processed(runtime: Runtime) -> None:
     short = dataclasses.replace(runtime.config, endpoint=EndpointConfig(max_utterance_s=1.0))
     rt = dataclasses.replace(runtime, config=short)
-    pcm = read_audio_file(DATA / "capital_of_france.wav")  # 1.7 s of speech
+    pcm = read_audio_file(SAMPLES / "capital_of_france.wav")  # 1.7 s of speech
     session = Session(rt, MemorySink())
     speech = [s async for s in session.utterances(_source(pcm))]
     assert speech[0].truncated

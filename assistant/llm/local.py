@@ -13,12 +13,11 @@ from typing import Any
 from assistant.config import LlmConfig
 from assistant.devices import choose_device
 from assistant.errors import ModelError
+from assistant.llm.prompt import Message
 from assistant.models import check_gguf
 from assistant.workers import Worker
 
 log = logging.getLogger(__name__)
-
-Message = dict[str, str]
 
 
 def _cuda_available() -> bool:
@@ -99,6 +98,11 @@ class LocalLlm:
     def complete_sync(self, messages: list[Message]) -> str:
         """Generate a whole answer on the calling thread (for checks and tools, not for turns)."""
         return "".join(self._generate(messages, threading.Event()))
+
+    async def complete(self, messages: list[Message]) -> str:
+        """Generate a whole answer on the LLM worker thread (no streaming)."""
+        self.requests += 1
+        return await self._worker.call(lambda: self.complete_sync(messages))
 
     def stream(self, messages: list[Message]) -> AsyncGenerator[str, None]:
         """Stream the answer's text pieces; closing the iterator stops generation."""

@@ -1,0 +1,1 @@
+"""``assistant bench``: measures every stage of real turns, ours against a sequential baseline."""
