@@ -66,6 +66,18 @@ class EndpointConfig:
     max_utterance_s: float = opt(
         15.0, "Longest utterance; longer speech is cut and processed.", min=1, max=120
     )
+    partial_after_ms: int = opt(
+        90,
+        "Silence after which the speech so far is transcribed speculatively; 0 turns that off.",
+        min=0,
+        max=5000,
+    )
+    complete_command_ms: int = opt(
+        210,
+        "Silence that ends the turn early when the speculative transcript is a complete skill command.",
+        min=30,
+        max=5000,
+    )
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,9 @@ class LlmConfig:
     max_tokens: int = opt(96, "Longest answer in tokens.", min=1, max=8192)
     temperature: float = opt(0.3, "Sampling temperature; 0 is deterministic.", min=0.0, max=2.0)
     seed: int = opt(1234, "Sampling seed, for repeatable answers.", min=0)
+    repeat_penalty: float = opt(
+        1.15, "Penalty on repeating recent tokens; small models loop without it.", min=1.0, max=2.0
+    )
     system_prompt: str = opt(
         "You are a helpful voice assistant. Answer in one or two short spoken sentences, "
         "without lists, markdown or emojis.",
@@ -121,7 +136,7 @@ class TtsConfig:
     voice: str = opt("piper-joe-medium", "Manifest name or path of a piper .onnx voice.")
     device: str = opt("cpu", "Where to run: cpu, cuda, or auto.", choices=("cpu", "cuda", "auto"))
     length_scale: float = opt(1.0, "Speaking pace: below 1 is faster, above 1 slower.", min=0.3, max=3.0)
-    threads: int = opt(1, "CPU threads for synthesis.", min=1, max=64)
+    threads: int = opt(2, "CPU threads for synthesis.", min=1, max=64)
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,10 @@ class SpeechEnded:
     """Monotonic time of the endpoint decision."""
     truncated: bool = False
     """True when the utterance hit the maximum length and was cut."""
+    heard: str | None = None
+    """Text already recognised from exactly this audio (early endpointing), else None."""
+    t_heard: float | None = None
+    """Monotonic time that recognition finished, when ``heard`` is set."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
@@ -11,8 +12,10 @@ from typing import Any
 
 from assistant.audio.sinks import Sink
 from assistant.frames import AudioChunk, SpeechEnded
+from assistant.asr import Recognition
 from assistant.listen.endpoint import Endpointer, EndpointSettings
 from assistant.listen.vad import Vad
+from assistant.listening import Listener
 from assistant.llm.prompt import build_messages
 from assistant.runtime import Runtime
 from assistant.speak.chunker import SentenceChunker
@@ -69,8 +72,7 @@ class Session:
         self.sink = sink
         self.name = name
         cfg = runtime.config
-        self.vad = Vad(cfg.vad.aggressiveness)
-        self.endpointer = Endpointer(
+        endpointer = Endpointer(
             EndpointSettings(
                 pre_roll_ms=cfg.endpoint.pre_roll_ms,
                 start_speech_ms=cfg.endpoint.start_speech_ms,
@@ -78,24 +80,20 @@ class Session:
                 max_utterance_s=cfg.endpoint.max_utterance_s,
             )
         )
+        self.listener = Listener(
+            Vad(cfg.vad.aggressiveness),
+            endpointer,
+            runtime.asr,
+            lambda text: runtime.router.route(text).route == "skill",
+            partial_after_ms=cfg.endpoint.partial_after_ms,
+            complete_command_ms=cfg.endpoint.complete_command_ms,
+        )
 
     async def utterances(self, source: AsyncIterable[AudioChunk]) -> AsyncGenerator[SpeechEnded, None]:
-        """Cut the source's audio into utterances with the VAD and the endpointer."""
-        last_t = time.monotonic()
-        async for chunk in source:
-            last_t = chunk.t
-            event = self.endpointer.feed(chunk.pcm, self.vad.is_speech(chunk.pcm), chunk.t)
-            if isinstance(event, SpeechEnded):
-                if event.truncated:
-                    log.warning(
-                        "utterance reached endpoint.max_utterance_s=%s and was cut",
-                        self.runtime.config.endpoint.max_utterance_s,
-                    )
-                yield event
-        # The source ended mid-utterance: what was said still counts.
-        tail = self.endpointer.end_now(last_t)
-        if tail is not None:
-            yield tail
+        """Cut the source's audio into utterances (VAD, endpointer, early end on complete commands)."""
+        async with contextlib.aclosing(self.listener.utterances(source)) as utterances:
+            async for speech in utterances:
+                yield speech
 
     async def handle_speech(self, speech: SpeechEnded) -> TurnResult:
         """Run one spoken turn: recognise, route, answer and speak."""
@@ -103,15 +101,20 @@ class Session:
         trace.mark("speech_start", speech.t_speech_start)
         trace.mark("last_voiced", speech.t_last_voiced)
         trace.mark("endpoint", speech.t_endpoint)
-        asr = self.runtime.asr
-        if asr is None:
-            raise RuntimeError("this session's runtime was started without speech recognition")
-        try:
-            heard = await asr.transcribe(speech.pcm)
-        except Exception as exc:
-            log.exception("speech recognition failed")
-            return await self._fail(TurnResult("", "none", truncated=speech.truncated), trace, exc)
-        trace.mark("asr_final")
+        if speech.heard is not None:
+            # Recognised while listening (speculatively, on exactly this audio).
+            heard = Recognition(speech.heard, speech=True)
+            trace.mark("asr_final", max(speech.t_endpoint, speech.t_heard or speech.t_endpoint))
+        else:
+            asr = self.runtime.asr
+            if asr is None:
+                raise RuntimeError("this session's runtime was started without speech recognition")
+            try:
+                heard = await asr.transcribe(speech.pcm)
+            except Exception as exc:
+                log.exception("speech recognition failed")
+                return await self._fail(TurnResult("", "none", truncated=speech.truncated), trace, exc)
+            trace.mark("asr_final")
         if not heard.speech:
             # Noise that got past the VAD: no turn, nothing said, nothing sent anywhere.
             log.info("no speech in %.1f s of voiced audio; ignored", len(speech.pcm) / 32000)

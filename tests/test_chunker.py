@@ -33,9 +33,10 @@ def test_markdown_is_not_read_aloud() -> None:
 
 
 def test_long_text_without_punctuation_is_cut_at_a_space() -> None:
-    chunker = SentenceChunker(max_chars=40)
+    chunker = SentenceChunker(first_max_chars=20, max_chars=40)
     pieces = chunker.push("word " * 20)
-    assert pieces and all(len(p) <= 40 for p in pieces)
+    assert pieces and len(pieces[0]) <= 20
+    assert all(len(p) <= 40 for p in pieces)
     assert " ".join(pieces + chunker.flush()).split() == ["word"] * 20
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
-from fractions import Fraction
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import mutagen
@@ -62,10 +63,13 @@ def write_tone(path: Path, seconds: float, freq: float = 440.0, rate: int = 4410
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w", format=fmt) as out:
         stream = out.add_stream(codec, rate=rate)
+        assert isinstance(stream, av.AudioStream)
         stream.layout = layout
         if codec == "vorbis":
             stream.codec_context.options = {"strict": "experimental"}
-        target = stream.codec_context.codec.audio_formats[0].name
+        formats = stream.codec_context.codec.audio_formats
+        assert formats
+        target = formats[0].name
         frame = av.AudioFrame.from_ndarray(np.tile(tone, (channels, 1)), format="fltp", layout=layout)
         frame.sample_rate = rate
         # Timestamps let the Ogg muxer write true granule positions (the file's length).
@@ -89,9 +93,8 @@ def write_tags(path: Path, song: Song) -> None:
         "tracknumber": f"{song.track}/9" if song.track else None,
     }
     if path.suffix.lower() == ".wav":
-        wave = mutagen.wave.WAVE(path)
+        wave: Any = mutagen.wave.WAVE(path)  # type: ignore[no-untyped-call]
         wave.add_tags()
-        assert wave.tags is not None
         frames = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "genre": "TCON", "tracknumber": "TRCK"}
         for key, value in fields.items():
             if value:
@@ -273,7 +276,11 @@ def test_find_title_and_genre(library: MusicLibrary) -> None:
     assert titles(library.find("here comes the sun", "title")) == ["Here Comes the Sun"]
     assert titles(library.find("here comes a sun", "title")) == ["Here Comes the Sun"]
     assert titles(library.find("freddy freeloader", "title")) == ["Freddie Freeloader"]
-    assert {t.title for t in library.find("jazz", "genre")} == {"So What", "Freddie Freeloader", "Blue in Green"}
+    assert {t.title for t in library.find("jazz", "genre")} == {
+        "So What",
+        "Freddie Freeloader",
+        "Blue in Green",
+    }
     assert {t.genre for t in library.find("rock", "genre")} == {"Rock"}
     assert library.find("polka", "genre") == []
     assert library.find("", "any") == []

@@ -12,6 +12,7 @@ import pytest
 
 from assistant.audio.files import read_audio_file
 from assistant.audio.sinks import MemorySink
+from assistant.audio.sources import BufferSource
 from assistant.cli.turns_cmd import process_audio
 from assistant.config import EndpointConfig, ReplyConfig
 from assistant.runtime import Runtime
@@ -49,8 +50,9 @@ async def test_spoken_time_question_is_answered_by_the_clock_without_the_llm(
     for stage in ("endpoint", "asr", "understand", "tts_first_audio", "voice_to_voice"):
         assert result.timings_ms[stage] >= 0, stage
     assert "llm_first_token" not in result.timings_ms
-    # Paced input: the endpointer waited for real silence after the last word.
-    assert result.timings_ms["endpoint"] >= runtime.config.endpoint.silence_ms - 60
+    # Paced input: the endpointer waited for real silence after the last word (at least the
+    # early end's pause, as this is a complete command).
+    assert result.timings_ms["endpoint"] >= runtime.config.endpoint.complete_command_ms - 30
     assert result.timings_ms["voice_to_voice"] >= result.timings_ms["endpoint"] + result.timings_ms["asr"]
     with wave.open(str(out)) as reply:
         assert reply.getnchannels() == 1 and reply.getsampwidth() == 2
@@ -119,7 +121,26 @@ async def test_nothing_recognised_says_so_or_stays_silent_by_config(runtime: Run
     assert result.reply == "" and silent_sink.pieces == []
 
 
-def _source(pcm: bytes):  # type: ignore[no-untyped-def]
-    from assistant.audio.sources import BufferSource
+def _source(pcm: bytes, *, realtime: bool = False) -> BufferSource:
+    return BufferSource(pcm, realtime=realtime, trailing_silence_s=1.0)
 
-    return BufferSource(pcm, realtime=False, trailing_silence_s=1.0)
+
+@pytest.mark.parametrize("row", expected_rows(), ids=lambda r: r["file"])
+async def test_partial_transcription_and_early_end_never_change_the_skill(
+    runtime: Runtime, row: dict[str, str]
+) -> None:
+    """The speculative path must reach the same skill and words as waiting for the full silence."""
+    pcm = read_audio_file(SAMPLES / row["file"])
+    plain_endpoint = dataclasses.replace(runtime.config.endpoint, partial_after_ms=0)
+    plain = dataclasses.replace(runtime, config=dataclasses.replace(runtime.config, endpoint=plain_endpoint))
+    results = []
+    for rt in (runtime, plain):
+        session = Session(rt, MemorySink())
+        speech = [s async for s in session.utterances(_source(pcm, realtime=True))]
+        assert len(speech) == 1
+        results.append((speech[0], await session.handle_speech(speech[0])))
+    (fast_speech, fast), (slow_speech, slow) = results
+    assert fast_speech.heard is not None  # the speculative transcript was used
+    assert slow_speech.heard is None
+    assert (fast.route, fast.skill, fast.action) == (slow.route, slow.skill, slow.action)
+    assert normalize(fast.transcript) == normalize(slow.transcript)

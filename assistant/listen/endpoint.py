@@ -81,6 +81,16 @@ class Endpointer:
             return self._end(t, truncated=True)
         return None
 
+    @property
+    def silent_ms(self) -> int:
+        """Unvoiced audio since the last voiced frame of the utterance in progress."""
+        return self._silent_run * FRAME_MS if self._in_speech else 0
+
+    def snapshot(self) -> bytes:
+        """The utterance so far, trimmed like a final one (for speculative recognition)."""
+        keep = len(self._frames) - max(0, self._silent_run - self._tail_frames)
+        return b"".join(self._frames[:keep])
+
     def end_now(self, t: float) -> SpeechEnded | None:
         """End the utterance in progress at once (end of stream, or a caller that knows better)."""
         if not self._in_speech:
@@ -88,9 +98,8 @@ class Endpointer:
         return self._end(t, truncated=False)
 
     def _end(self, t: float, *, truncated: bool) -> SpeechEnded:
-        keep = len(self._frames) - max(0, self._silent_run - self._tail_frames)
         event = SpeechEnded(
-            pcm=b"".join(self._frames[:keep]),
+            pcm=self.snapshot(),
             t_speech_start=self._t_start,
             t_last_voiced=self._t_last_voiced,
             t_endpoint=t,

@@ -84,6 +84,7 @@ class LocalLlm:
             messages=messages,
             max_tokens=self.config.max_tokens,
             temperature=self.config.temperature,
+            repeat_penalty=self.config.repeat_penalty,
             seed=self.config.seed,
             stream=True,
         )

@@ -25,8 +25,11 @@ class SentenceChunker:
     The first piece may be just a clause (sooner first audio); later pieces are whole sentences.
     """
 
-    def __init__(self, first_clause_min_chars: int = 20, max_chars: int = 300) -> None:
+    def __init__(
+        self, first_clause_min_chars: int = 12, first_max_chars: int = 80, max_chars: int = 300
+    ) -> None:
         self.first_clause_min_chars = first_clause_min_chars
+        self.first_max_chars = first_max_chars
         self.max_chars = max_chars
         self._buffer = ""
         self._emitted = 0
@@ -66,8 +69,9 @@ class SentenceChunker:
             for match in _CLAUSE_END.finditer(self._buffer):
                 if match.start() >= self.first_clause_min_chars:
                     return match.end()
-        if len(self._buffer) > self.max_chars:
+        limit = self.first_max_chars if self._emitted == 0 else self.max_chars
+        if len(self._buffer) > limit:
             # No punctuation for a long stretch: cut at the last space to keep latency bounded.
-            space = self._buffer.rfind(" ", 0, self.max_chars)
-            return space + 1 if space > 0 else self.max_chars
+            space = self._buffer.rfind(" ", 0, limit)
+            return space + 1 if space > 0 else limit
         return None
