@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.asr import Recognition
 from assistant.audio.sinks import Sink
 from assistant.frames import AudioChunk, SpeechEnded
-from assistant.asr import Recognition
 from assistant.listen.endpoint import Endpointer, EndpointSettings
 from assistant.listen.vad import Vad
 from assistant.listening import Listener
