@@ -161,6 +161,7 @@ class BudgetsConfig:
     tts_first_audio_ms: int = opt(400, "First reply text → first synthesized audio.", min=1)
     voice_to_voice_ms: int = opt(1500, "Last voiced frame → first reply audio out.", min=1)
     skill_timeout_ms: int = opt(3000, "A skill handler still running after this is cancelled.", min=1)
+    http_timeout_ms: int = opt(3000, "Longest wait for a web service a skill uses (weather).", min=1)
 
 
 @dataclass(frozen=True)

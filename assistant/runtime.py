@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,8 +15,11 @@ from assistant.asr import WhisperAsr
 from assistant.config import Config
 from assistant.llm.local import LocalLlm
 from assistant.models import resolve_model
-from assistant.skill.api import SkillContext
+from assistant.skill.alerts import AlertService
+from assistant.skill.api import MusicOutput, SkillContext
+from assistant.skill.context import DetachedMusic, HttpClients, SkillKeyValues
 from assistant.skill.registry import SkillSet, load_skills
+from assistant.skill.scheduler import JobStore, SchedulerService, SkillJobs
 from assistant.speak.tts import PiperTts
 from assistant.store import KeyValueStore
 from assistant.understand.intents import IntentMatcher
@@ -31,7 +35,7 @@ def local_now() -> dt.datetime:
 
 @dataclass
 class Runtime:
-    """Everything sessions share: models, skills and the router."""
+    """Everything sessions share: models, skills, the router and the skills' services."""
 
     config: Config
     asr: WhisperAsr | None
@@ -41,19 +45,42 @@ class Runtime:
     router: Router
     state_dir: Path
     store: KeyValueStore
+    jobs: JobStore
+    alerts: AlertService
+    http: HttpClients
+    music: MusicOutput = field(default_factory=DetachedMusic)
+    """The music channel; the daemon replaces it with its mixer's."""
+    scheduler: SchedulerService | None = None
+    """Set by the daemon, which runs it; one-shot commands only store jobs."""
+    now: Callable[[], dt.datetime] = local_now
     load_ms: dict[str, float] = field(default_factory=dict)
 
     def skill_context(self, skill: str) -> SkillContext:
         """The context handed to one skill's handlers."""
+        skill_dir = self.state_dir / "skills" / skill
         return SkillContext(
+            skill=skill,
             config=self.config.skills.get(skill, {}),
-            now=local_now,
+            now=self.now,
             log=logging.getLogger(f"skill.{skill}"),
+            store=SkillKeyValues(self.store, skill),
+            scheduler=SkillJobs(skill, self.jobs, self.scheduler),
+            alerts=self.alerts,
+            http=self.http.get(),
+            music=self.music,
+            state_dir=skill_dir,
         )
+
+    async def aclose(self) -> None:
+        """Stop alerts, close HTTP clients, then release threads and databases."""
+        await self.alerts.aclose()
+        await self.http.aclose()
+        self.close()
 
     def close(self) -> None:
         """Release worker threads and the state database."""
         self.store.close()
+        self.jobs.close()
         for model in (self.asr, self.llm, self.tts):
             if model is not None:
                 model.close()
@@ -99,4 +126,8 @@ async def start_runtime(
         await asyncio.gather(*warmers)
         timings["warm"] = round((time.perf_counter() - start) * 1000, 1)
     store = await asyncio.to_thread(KeyValueStore, state_dir)
-    return Runtime(config, asr, llm, tts, skills, router, state_dir, store, timings)
+    jobs = await asyncio.to_thread(JobStore, state_dir)
+    http = HttpClients(config.budgets.http_timeout_ms / 1000)
+    return Runtime(
+        config, asr, llm, tts, skills, router, state_dir, store, jobs, AlertService(), http, load_ms=timings
+    )

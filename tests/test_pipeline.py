@@ -17,7 +17,7 @@ from assistant.cli.turns_cmd import process_audio
 from assistant.config import EndpointConfig, ReplyConfig
 from assistant.runtime import Runtime
 from assistant.session import Session
-from assistant.understand.intents import normalize
+from assistant.understand.intents import normalize_text as normalize
 from hearkend_skills.clock import spoken_time
 
 DATA = Path(__file__).parent / "data"

@@ -2,6 +2,28 @@
 
 from __future__ import annotations
 
-from assistant.skill.api import IntentSpec, Reply, Skill, SkillContext
+from assistant.skill.api import (
+    Alerts,
+    IntentSpec,
+    Job,
+    MusicOutput,
+    Reply,
+    Skill,
+    SkillContext,
+    SkillScheduler,
+    SkillStore,
+    Slot,
+)
 
-__all__ = ["IntentSpec", "Reply", "Skill", "SkillContext"]
+__all__ = [
+    "Alerts",
+    "IntentSpec",
+    "Job",
+    "MusicOutput",
+    "Reply",
+    "Skill",
+    "SkillContext",
+    "SkillScheduler",
+    "SkillStore",
+    "Slot",
+]

@@ -1,58 +1,111 @@
-"""The fast path: hassil templates from every skill's declarations, matched in microseconds."""
+"""The fast path: hassil templates from every skill's declarations, with typed, validated slots."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from hassil import Intents, recognize_best
+import jsonschema
+from hassil import Intents, recognize_all
 
 from assistant.frames import Intent
 from assistant.skill.api import IntentSpec, Skill
+from assistant.understand.slot_types import hassil_list, normalize, parameters_schema
 
-_SEPARATOR = "."
+log = logging.getLogger(__name__)
+
+_SLOT_REF = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
 class Match:
-    """A template match: the intent and its raw slot values."""
+    """A template match: the intent, its normalized slots and the declaration it came from."""
 
     intent: Intent
     spec: IntentSpec
 
 
-def normalize(text: str) -> str:
+@dataclass(frozen=True)
+class _Entry:
+    skill: str
+    spec: IntentSpec
+    validator: jsonschema.protocols.Validator
+
+
+def normalize_text(text: str) -> str:
     """Lower-case, drop punctuation that ASR adds, collapse spaces."""
     text = text.lower().replace("’", "'")
     text = re.sub(r"[^\w\s':-]", " ", text)
     return re.sub(r"\s+", " ", text).strip()
 
 
+def list_name(skill: str, intent: str, slot: str) -> str:
+    """The hassil list behind one intent's slot; namespaced so skills never collide."""
+    return f"{skill}__{intent}__{slot}"
+
+
 class IntentMatcher:
     """Matches text against the sentence templates of all loaded skills."""
 
-    def __init__(self, skills: Iterable[Skill]) -> None:
-        self._specs: dict[str, tuple[str, IntentSpec]] = {}
+    def __init__(self, skills: Iterable[Skill], now: Callable[[], dt.datetime] | None = None) -> None:
+        self.now = now or (lambda: dt.datetime.now().astimezone())
+        self._entries: dict[str, _Entry] = {}
         intents: dict[str, Any] = {}
         lists: dict[str, Any] = {}
         for skill in skills:
             for spec in skill.intents:
-                key = f"{skill.name}{_SEPARATOR}{spec.name}"
-                self._specs[key] = (skill.name, spec)
-                intents[key] = {"data": [{"sentences": list(spec.sentences)}]}
-                lists.update(spec.lists)
+                key = f"{skill.name}.{spec.name}"
+                schema = parameters_schema(spec.slots)
+                self._entries[key] = _Entry(skill.name, spec, jsonschema.Draft202012Validator(schema))
+                sentences = [self._namespaced(skill.name, spec, s) for s in spec.sentences]
+                intents[key] = {"data": [{"sentences": sentences}]}
+                for slot_name, slot in spec.slots.items():
+                    lists[list_name(skill.name, spec.name, slot_name)] = hassil_list(slot)
         self._intents = Intents.from_dict({"language": "en", "intents": intents, "lists": lists})
 
+    @staticmethod
+    def _namespaced(skill: str, spec: IntentSpec, sentence: str) -> str:
+        def rename(match: re.Match[str]) -> str:
+            slot = match.group(1)
+            if slot not in spec.slots:
+                raise ValueError(
+                    f"intent {skill}.{spec.name}: sentence uses {{{slot}}}, which is not a declared slot"
+                )
+            return f"{{{list_name(skill, spec.name, slot)}:{slot}}}"
+
+        return _SLOT_REF.sub(rename, sentence)
+
     def match(self, text: str) -> Match | None:
-        """The best matching intent for ``text``, or None when no template covers it."""
-        cleaned = normalize(text)
+        """The best intent for ``text`` whose slots all normalize and validate, or None."""
+        cleaned = normalize_text(text)
         if not cleaned:
             return None
-        result = recognize_best(cleaned, self._intents)
-        if result is None:
-            return None
-        skill_name, spec = self._specs[result.intent.name]
-        slots = {name: entity.value for name, entity in result.entities.items()}
-        return Match(Intent(skill=skill_name, action=spec.name, slots=slots), spec)
+        now = self.now()
+        best: tuple[int, Match] | None = None
+        for result in recognize_all(cleaned, self._intents):
+            entry = self._entries[result.intent.name]
+            slots: dict[str, Any] = {}
+            captured = 0
+            for name, entity in result.entities.items():
+                raw = entity.text if entity.is_wildcard else entity.value
+                value = normalize(entry.spec.slots[name], raw, now)
+                if value is None:
+                    break
+                slots[name] = value
+                captured += len(str(raw))
+            else:
+                errors = list(entry.validator.iter_errors(slots))
+                if errors:
+                    log.debug("%s: slots %s rejected: %s", result.intent.name, slots, errors[0].message)
+                    continue
+                # Prefer the reading that explains most of the sentence with template words.
+                if best is None or captured < best[0]:
+                    match = Match(Intent(entry.skill, entry.spec.name, slots), entry.spec)
+                    best = (captured, match)
+                    if captured == 0:
+                        break
+        return None if best is None else best[1]

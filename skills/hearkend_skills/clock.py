@@ -1,14 +1,56 @@
-"""The clock skill: the time, the date and the day of the week."""
+"""The clock skill: the time (here or in another city or time zone), the date, the weekday."""
 
 from __future__ import annotations
 
+import functools
+import re
+import zoneinfo
 from typing import Any
 
-from assistant.skill import Reply, Skill, SkillContext
+from assistant.skill import Reply, Skill, SkillContext, Slot
 
-skill = Skill("clock", "Tells the time, the date and the day of the week.")
+skill = Skill("clock", "Tells the time here or elsewhere, the date and the day of the week.")
 
 _ASK = "[(can|could|would) you] [please] (tell|give) me"
+_PLACE = Slot("text", "a city, country or time zone, as spoken")
+
+# Places people name that are not the city in a time zone's name.
+_ALIASES = {
+    "new york city": "America/New_York",
+    "nyc": "America/New_York",
+    "washington": "America/New_York",
+    "boston": "America/New_York",
+    "miami": "America/New_York",
+    "san francisco": "America/Los_Angeles",
+    "seattle": "America/Los_Angeles",
+    "california": "America/Los_Angeles",
+    "texas": "America/Chicago",
+    "houston": "America/Chicago",
+    "dallas": "America/Chicago",
+    "beijing": "Asia/Shanghai",
+    "china": "Asia/Shanghai",
+    "japan": "Asia/Tokyo",
+    "india": "Asia/Kolkata",
+    "delhi": "Asia/Kolkata",
+    "new delhi": "Asia/Kolkata",
+    "mumbai": "Asia/Kolkata",
+    "bangalore": "Asia/Kolkata",
+    "germany": "Europe/Berlin",
+    "france": "Europe/Paris",
+    "spain": "Europe/Madrid",
+    "italy": "Europe/Rome",
+    "england": "Europe/London",
+    "uk": "Europe/London",
+    "the uk": "Europe/London",
+    "britain": "Europe/London",
+    "ireland": "Europe/Dublin",
+    "russia": "Europe/Moscow",
+    "hawaii": "Pacific/Honolulu",
+    "korea": "Asia/Seoul",
+    "south korea": "Asia/Seoul",
+    "utc": "UTC",
+    "gmt": "Etc/GMT",
+}
 
 
 def spoken_time(hour: int, minute: int) -> str:
@@ -21,9 +63,37 @@ def spoken_time(hour: int, minute: int) -> str:
     return f"{hour % 12 or 12}:{minute:02d} {suffix}"
 
 
+@functools.cache
+def _zone_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for name in zoneinfo.available_timezones():
+        if "/" not in name or name.startswith(("Etc/", "SystemV/", "posix/", "right/")):
+            continue
+        city = name.rsplit("/", 1)[1].replace("_", " ").lower()
+        index.setdefault(city, name)
+    index.update(_ALIASES)
+    return index
+
+
+def find_zone(place: str) -> zoneinfo.ZoneInfo | None:
+    """The time zone of a spoken place ("tokyo", "new york", "Europe/Paris"), or None."""
+    cleaned = re.sub(r"[^\w\s/]", "", place).strip().lower()
+    cleaned = re.sub(r"^(the city of|downtown)\s+", "", cleaned)
+    name = _zone_index().get(cleaned)
+    if name is None and "/" in place:
+        name = place.strip()
+    if name is None:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 @skill.intent(
     "time",
-    description="Say the current time.",
+    description="Say the current time here.",
+    time_sensitive=True,
     sentences=[
         "[so] [(hey|ok|okay)] what time is it [(now|right now|currently)] [please]",
         "[so] (what's|what is|whats) the [current] time [(now|right now)] [please]",
@@ -41,8 +111,33 @@ async def tell_time(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
 
 
 @skill.intent(
+    "time_in",
+    description="Say the current time in another city, country or time zone.",
+    time_sensitive=True,
+    slots={"place": _PLACE},
+    sentences=[
+        "[(hey|ok|okay)] what time is it [(now|right now)] in {place}",
+        "(what's|what is|whats) the [current] time [(now|right now)] in {place}",
+        f"{_ASK} (the [current] time|what time it is) in {{place}}",
+        "(do|would) you know (the time|what time it is) in {place}",
+        "[the] [current] time in {place}",
+        "what time (is it|it is) in {place} [(now|right now)]",
+    ],
+)
+async def tell_time_in(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
+    """Answer with the time in the named place."""
+    place = str(slots["place"])
+    zone = find_zone(place)
+    if zone is None:
+        return Reply(f"Sorry, I don't know the time zone of {place}.")
+    there = ctx.now().astimezone(zone)
+    return Reply(f"In {place.title()} it's {spoken_time(there.hour, there.minute)}.")
+
+
+@skill.intent(
     "date",
     description="Say today's date.",
+    time_sensitive=True,
     sentences=[
         "(what's|what is|whats) [the] [today's] date [today] [please]",
         "(what's|what is|whats) today's date [please]",
@@ -62,6 +157,7 @@ async def tell_date(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
 @skill.intent(
     "day",
     description="Say which day of the week it is.",
+    time_sensitive=True,
     sentences=[
         "what day is (it|today) [today]",
         "what day of the week is (it|today) [today]",

@@ -131,44 +131,62 @@ def normalize(text: str) -> str:
     return " ".join(words)
 
 
-def _match(query: str, value: str, matcher: difflib.SequenceMatcher[str]) -> tuple[int, float] | None:
-    """Rank (0 exact, 1 prefix, 2 contains, 3 fuzzy) and closeness of a normalised value, or None.
+class _Matcher:
+    """Ranks normalised values against one normalised query, caching what repeats across values."""
 
-    ``matcher`` has the query as its second sequence, which difflib caches for repeated use.
-    """
-    if not value:
-        return None
-    if query == value or query.replace(" ", "") == value.replace(" ", ""):
-        return 0, 1.0
-    if value.startswith(query):
-        return 1, len(query) / len(value)
-    if query in value:
-        return 2, len(query) / len(value)
-    q_words, v_words = query.split(), value.split()
-    if set(q_words) <= set(v_words):
-        return 2, len(query) / len(value)
-    matcher.set_seq1(value)
-    if matcher.real_quick_ratio() >= _FUZZY_RATIO and matcher.quick_ratio() >= _FUZZY_RATIO:
-        ratio = matcher.ratio()
-        if ratio >= _FUZZY_RATIO:
-            return 3, ratio
-    # Word by word, for a spoken query that names only part of a long value ("abby road" for
-    # "Abbey Road (Remastered)"); short words must match exactly or everything would match.
-    scores: list[float] = []
-    for q in q_words:
-        best = 0.0
-        for v in v_words:
-            if q == v:
-                best = 1.0
-                break
-            if len(q) >= 4 and len(v) >= 4:
-                best = max(best, difflib.SequenceMatcher(None, q, v).ratio())
-        if best < _FUZZY_WORD_RATIO:
+    def __init__(self, query: str) -> None:
+        self.query = query
+        self._compact = query.replace(" ", "")
+        self._words = query.split()
+        self._word_set = set(self._words)
+        # difflib caches facts about its second sequence, so the query goes there, once.
+        self._whole = difflib.SequenceMatcher[str](None, "", query)
+        self._word_ratio: dict[tuple[str, str], float] = {}
+
+    def match(self, value: str) -> tuple[int, float] | None:
+        """Rank (0 exact, 1 prefix, 2 contains, 3 fuzzy) and closeness of a value, or None."""
+        query = self.query
+        if not value:
             return None
-        scores.append(best)
-    # Closeness shrinks with the part of the value the query does not cover.
-    cover = min(1.0, len(query) / len(value))
-    return 3, sum(scores) / len(scores) * (0.5 + 0.5 * cover)
+        if query == value or self._compact == value.replace(" ", ""):
+            return 0, 1.0
+        if value.startswith(query):
+            return 1, len(query) / len(value)
+        if query in value:
+            return 2, len(query) / len(value)
+        v_words = value.split()
+        if self._word_set <= set(v_words):
+            return 2, len(query) / len(value)
+        m = self._whole
+        m.set_seq1(value)
+        if m.real_quick_ratio() >= _FUZZY_RATIO and m.quick_ratio() >= _FUZZY_RATIO:
+            ratio = m.ratio()
+            if ratio >= _FUZZY_RATIO:
+                return 3, ratio
+        # Word by word, for a spoken query that names only part of a long value ("abby road"
+        # for "Abbey Road (Remastered)").
+        scores: list[float] = []
+        for q in self._words:
+            best = max((self._word(q, v) for v in v_words), default=0.0)
+            if best < _FUZZY_WORD_RATIO:
+                return None
+            scores.append(best)
+        # Closeness shrinks with the part of the value the query does not cover.
+        cover = min(1.0, len(query) / len(value))
+        return 3, sum(scores) / len(scores) * (0.5 + 0.5 * cover)
+
+    def _word(self, q: str, v: str) -> float:
+        if q == v:
+            return 1.0
+        # Short words must match exactly, or "in" would find "on"; and a length mismatch alone
+        # can rule out a near miss (ratio <= 2 * shorter / total) without running difflib.
+        if len(q) < 4 or len(v) < 4 or 2 * min(len(q), len(v)) < _FUZZY_WORD_RATIO * (len(q) + len(v)):
+            return 0.0
+        key = (q, v)
+        ratio = self._word_ratio.get(key)
+        if ratio is None:
+            ratio = self._word_ratio[key] = difflib.SequenceMatcher(None, q, v).ratio()
+        return ratio
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,12 +555,12 @@ class MusicLibrary:
                 "SELECT id, n_title, n_artist, n_album_artist, n_album, n_genre, disc_no, track_no,"
                 " path FROM tracks"
             ).fetchall()
-        matcher = difflib.SequenceMatcher[str](None, "", q)
+        matcher = _Matcher(q)
         cache: dict[str, tuple[int, float] | None] = {}
 
         def score(value: str) -> tuple[int, float] | None:
             if value not in cache:
-                cache[value] = _match(q, value, matcher)
+                cache[value] = matcher.match(value)
             return cache[value]
 
         ranked: list[tuple[Any, ...]] = []
