@@ -148,6 +148,9 @@ class ReplyConfig:
         "Said when speech was heard but no words recognised; empty = stay silent.",
     )
     failure: str = opt("Sorry, something went wrong.", "Said when a turn fails.")
+    skill_timeout: str = opt(
+        "Sorry, that took too long.", "Said when a skill does not answer within budgets.skill_timeout_ms."
+    )
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,12 @@ from assistant.listen.vad import Vad
 from assistant.listening import Listener
 from assistant.llm.prompt import build_messages
 from assistant.runtime import Runtime
+from assistant.skill.api import Reply
 from assistant.speak.chunker import SentenceChunker
+from assistant.speak.sounds import load_sound
 from assistant.trace import Trace
+from assistant.understand.control import is_stop_phrase
+from assistant.understand.intents import normalize_text
 from assistant.understand.router import Decision
 
 log = logging.getLogger(__name__)
@@ -70,6 +74,7 @@ class Session:
         self.runtime = runtime
         self.sink = sink
         self.name = name
+        self._speaking = asyncio.Lock()
         cfg = runtime.config
         endpointer = Endpointer(
             EndpointSettings(
@@ -126,6 +131,9 @@ class Session:
         """Run one turn from text (typed, or recognised from speech)."""
         trace = trace or Trace()
         text = text.strip()
+        if is_stop_phrase(normalize_text(text)) and await self._stop_what_sounds():
+            trace.mark("route")
+            return self._finish(TurnResult(text, "skill", "system", "stop"), trace)
         decision = self.runtime.router.route(text)
         trace.mark("route")
         result = TurnResult(text, decision.route)
@@ -134,24 +142,56 @@ class Session:
             result.action = decision.intent.action
             result.slots = dict(decision.intent.slots)
         try:
-            if decision.route == "none":
-                # Heard something but no words: say so (or stay silent when configured empty).
-                result.reply = await self._speak(_pieces_of(self.runtime.config.reply.not_heard), trace)
-            elif decision.route == "skill":
-                result.reply = await self._speak(self._skill_reply(decision), trace)
-            else:
-                result.reply = await self._speak(self._llm_reply(text, trace), trace)
+            async with self._speaking:
+                await self._answer(decision, text, result, trace)
         except Exception as exc:
             log.exception("turn failed")
             return await self._fail(result, trace, exc)
         return self._finish(result, trace)
 
-    async def _skill_reply(self, decision: Decision) -> AsyncIterator[str]:
+    async def _answer(self, decision: Decision, text: str, result: TurnResult, trace: Trace) -> None:
+        if decision.route == "none":
+            # Heard something but no words: say so (or stay silent when configured empty).
+            result.reply = await self._speak(_pieces_of(self.runtime.config.reply.not_heard), trace)
+        elif decision.route == "skill":
+            result.reply = await self._speak(self._skill_reply(decision, trace), trace)
+        else:
+            result.reply = await self._speak(self._llm_reply(text, trace), trace)
+
+    async def _stop_what_sounds(self) -> bool:
+        """Stop ringing alerts, else music; True when something was stopped."""
+        if await self.runtime.alerts.stop():
+            return True
+        music = self.runtime.music
+        if music.is_playing or music.is_paused:
+            await music.stop()
+            return True
+        return False
+
+    async def say(self, text: str, sound: str | None = None) -> None:
+        """Speak unprompted (an announcement): the sound first, then the words."""
+        async with self._speaking:
+            if sound:
+                await self.sink.play(load_sound(sound))
+            await self._speak(_pieces_of(text), Trace())
+
+    async def _skill_reply(self, decision: Decision, trace: Trace) -> AsyncIterator[str]:
         assert decision.intent is not None and decision.spec is not None
         context = self.runtime.skill_context(decision.intent.skill)
         timeout_s = self.runtime.config.budgets.skill_timeout_ms / 1000
-        async with asyncio.timeout(timeout_s):
-            reply = await decision.spec.handler(context, dict(decision.intent.slots))
+        try:
+            async with asyncio.timeout(timeout_s):
+                reply = await decision.spec.handler(context, dict(decision.intent.slots))
+        except TimeoutError:
+            log.error(
+                "skill %s.%s took longer than %.1f s; cancelled",
+                decision.intent.skill,
+                decision.intent.action,
+                timeout_s,
+            )
+            reply = Reply(self.runtime.config.reply.skill_timeout)
+        if reply.sound:
+            trace.mark("first_audio_out", await self.sink.play(load_sound(reply.sound)))
         async for piece in _pieces_of(reply.text):
             yield piece
 

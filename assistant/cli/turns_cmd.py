@@ -17,6 +17,7 @@ from assistant.audio.files import read_audio_file
 from assistant.audio.sinks import NullSink, Sink, WavFileSink
 from assistant.audio.sources import AudioSource, BufferSource, PcmStreamSource
 from assistant.config import Config, load_config
+from assistant.daemon import Daemon, run_until_signalled
 from assistant.errors import AssistantError, AudioDeviceError, ConfigError
 from assistant.logs import setup_logging
 from assistant.runtime import Runtime, start_runtime
@@ -31,6 +32,10 @@ SAMPLE = "what_time_is_it.wav"
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the turn-running commands."""
     run = sub.add_parser("run", parents=[common], help="listen on the microphone and answer (foreground)")
+    run.add_argument(
+        "--input", metavar="IN", help="listen to an audio file, or - for raw s16le 16 kHz mono PCM on stdin"
+    )
+    run.add_argument("--output", metavar="OUT.wav", help="write everything said to a WAV file")
     run.set_defaults(func=_run)
 
     process = sub.add_parser(
@@ -88,7 +93,7 @@ async def _runtime(
     try:
         yield runtime
     finally:
-        runtime.close()
+        await runtime.aclose()
 
 
 async def process_audio(runtime: Runtime, pcm: bytes, out: str | None, *, realtime: bool) -> TurnResult:
@@ -201,29 +206,37 @@ async def open_microphone(config: Config) -> DeviceSource:
     return source
 
 
-async def _listen(runtime: Runtime, source: DeviceSource) -> int:
-    from assistant.audio.sinks import DeviceSink
-
-    sink = DeviceSink(device_arg(runtime.config.audio.output_device))
-    session = Session(runtime, sink, name="local")
+async def _serve(runtime: Runtime, source: AudioSource, output: Sink) -> int:
+    """Run the daemon on ``source`` and ``output`` until SIGTERM or Ctrl-C."""
+    daemon = Daemon(runtime, source, output, on_turn=lambda result: _print_result(result, as_json=False))
     print("Listening; speak a command. Ctrl-C stops.", file=sys.stderr)
     try:
-        async for speech in session.utterances(source):
-            result = await session.handle_speech(speech)
-            _print_result(result, as_json=False)
+        return await run_until_signalled(daemon.run())
     finally:
         await source.aclose()
-        await sink.aclose()
-    return 0
 
 
 async def _run(args: argparse.Namespace) -> int:
     config, _ = _prepare(args)
-    # Open the microphone before loading models, so a missing device is reported at once.
-    source = await open_microphone(config)
+    source: AudioSource
+    if args.input == "-":
+        source = PcmStreamSource(sys.stdin.buffer)
+    elif args.input:
+        pcm = await asyncio.to_thread(read_audio_file, Path(args.input))
+        source = BufferSource(pcm, realtime=True, trailing_silence_s=1.0)
+    else:
+        # Open the microphone before loading models, so a missing device is reported at once.
+        source = await open_microphone(config)
+    output: Sink
+    if args.output:
+        output = WavFileSink(Path(args.output))
+    else:
+        from assistant.audio.sinks import DeviceSink
+
+        output = DeviceSink(device_arg(config.audio.output_device))
     try:
         async with _runtime(args, need_asr=True, config=config) as runtime:
-            return await _listen(runtime, source)
+            return await _serve(runtime, source, output)
     finally:
         await source.aclose()
 
@@ -247,7 +260,10 @@ async def _demo(args: argparse.Namespace) -> int:
             except AudioDeviceError as exc:
                 print(f"microphone unusable ({exc}); processing the bundled sample", file=sys.stderr)
             else:
-                return await _listen(runtime, source)
+                from assistant.audio.sinks import DeviceSink
+
+                output = DeviceSink(device_arg(runtime.config.audio.output_device))
+                return await _serve(runtime, source, output)
         sample = sample_path()
         print(f"no microphone in use: processing the bundled sample {sample.name}", file=sys.stderr)
         pcm = await asyncio.to_thread(read_audio_file, sample)
