@@ -61,3 +61,25 @@ def test_without_an_llm_unmatched_text_goes_nowhere() -> None:
     router = Router(IntentMatcher(skills.skills.values()), llm_available=False)
     assert router.route("tell me a joke").route == "none"
     assert router.route("what time is it").route == "skill"
+
+
+def test_a_skill_with_a_broken_template_is_rejected_alone() -> None:
+    from assistant.skill import Reply, Skill, Slot
+    from assistant.skill.registry import _validate
+
+    broken = Skill("broken", "uses an undeclared slot")
+
+    @broken.intent("x", description="x", sentences=["do {thing} now"], slots={"other": Slot("text")})
+    async def handler(ctx: object, slots: dict[str, object]) -> Reply:
+        return Reply("x")
+
+    with pytest.raises(ValueError, match=r"broken.*\{thing\}"):
+        _validate(broken, "test")
+    unclosed = Skill("unclosed", "a template that does not parse")
+
+    @unclosed.intent("y", description="y", sentences=["(open never closed"])
+    async def handler2(ctx: object, slots: dict[str, object]) -> Reply:
+        return Reply("y")
+
+    with pytest.raises(ValueError, match="invalid sentence template"):
+        _validate(unclosed, "test")

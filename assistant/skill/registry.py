@@ -33,6 +33,13 @@ def _validate(skill: object, source: str) -> Skill:
         seen.add(spec.name)
         if not spec.sentences:
             raise ValueError(f"intent {skill.name}.{spec.name} has no sentences")
+    # Compile the skill's templates on their own, so one bad sentence fails only its skill.
+    from assistant.understand.intents import IntentMatcher
+
+    try:
+        IntentMatcher([skill])
+    except Exception as exc:
+        raise ValueError(f"skill {skill.name!r} has an invalid sentence template: {exc}") from None
     return skill
 
 

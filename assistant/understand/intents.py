@@ -66,6 +66,21 @@ class IntentMatcher:
                 for slot_name, slot in spec.slots.items():
                     lists[list_name(skill.name, spec.name, slot_name)] = hassil_list(slot)
         self._intents = Intents.from_dict({"language": "en", "intents": intents, "lists": lists})
+        self._parse_all()
+
+    def _parse_all(self) -> None:
+        """hassil parses templates lazily, at the first match; parse now so a bad template fails
+        here, naming its intent, instead of on someone's first words."""
+        for name, intent in self._intents.intents.items():
+            for data in intent.data:
+                try:
+                    data.sentences  # noqa: B018 - the property parses on first access
+                except Exception as exc:
+                    raise ValueError(f"intent {name}: {exc}") from None
+        try:
+            list(recognize_all("hello", self._intents))
+        except Exception as exc:
+            raise ValueError(f"templates cannot be matched: {exc}") from None
 
     @staticmethod
     def _namespaced(skill: str, spec: IntentSpec, sentence: str) -> str:
