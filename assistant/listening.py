@@ -133,7 +133,7 @@ class Listener:
         if spec.task.exception() is not None:
             return None
         heard = spec.task.result()
-        if not heard.speech or not self.is_complete(heard.text):
+        if not heard.speech or not self._complete(heard.text):
             return None
         now = time.monotonic()
         ended = self.endpointer.end_now(now)
@@ -142,6 +142,14 @@ class Listener:
             return None
         self.early_ends += 1
         return dataclasses.replace(ended, heard=heard.text, t_heard=now)
+
+    def _complete(self, text: str) -> bool:
+        try:
+            return self.is_complete(text)
+        except Exception:
+            # Understanding failed: the turn will fail visibly later; listening goes on.
+            log.exception("could not judge whether %r is a complete command", text)
+            return False
 
     async def _with_transcript(self, ended: SpeechEnded) -> SpeechEnded:
         """Attach the speculative transcript when it covers exactly this utterance's words."""

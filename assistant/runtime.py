@@ -112,9 +112,7 @@ async def start_runtime(
     if llm is not None:
         loads.append(_timed_load("llm", llm.load, timings))
     await asyncio.gather(*loads)
-    skills = load_skills()
-    for name, why in skills.failed.items():
-        log.error("skill %s not loaded: %s", name, why)
+    skills = load_skills()  # it logs each skill that fails to load
     router = Router(IntentMatcher(skills.skills.values()), llm_available=llm is not None)
     if warm:
         start = time.perf_counter()

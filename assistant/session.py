@@ -134,7 +134,11 @@ class Session:
         if is_stop_phrase(normalize_text(text)) and await self._stop_what_sounds():
             trace.mark("route")
             return self._finish(TurnResult(text, "skill", "system", "stop"), trace)
-        decision = self.runtime.router.route(text)
+        try:
+            decision = self.runtime.router.route(text)
+        except Exception as exc:
+            log.exception("understanding %r failed", text)
+            return await self._fail(TurnResult(text, "none"), trace, exc)
         trace.mark("route")
         result = TurnResult(text, decision.route)
         if decision.intent is not None:

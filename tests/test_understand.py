@@ -83,3 +83,39 @@ def test_a_skill_with_a_broken_template_is_rejected_alone() -> None:
 
     with pytest.raises(ValueError, match="invalid sentence template"):
         _validate(unclosed, "test")
+
+
+@pytest.mark.parametrize(
+    ("slots", "sentences", "message"),
+    [
+        ({"when": "date"}, ["remind me {when}"], "unknown kind 'date'"),
+        ({"x-y": "text"}, ["say {x-y}"], "not an identifier"),
+        ({"pick": "choice"}, ["pick {pick}"], "lists no values"),
+    ],
+)
+def test_invalid_declarations_are_refused_at_load(
+    slots: dict[str, str], sentences: object, message: str
+) -> None:
+    from assistant.skill import Reply, Skill, Slot
+    from assistant.skill.registry import _validate
+
+    bad = Skill("bad", "declares something invalid")
+
+    @bad.intent(
+        "x",
+        description="x",
+        sentences=sentences,  # type: ignore[arg-type]
+        slots={name: Slot(kind) for name, kind in slots.items()},  # type: ignore[arg-type]
+    )
+    async def handler(ctx: object, values: dict[str, object]) -> Reply:
+        return Reply("x")
+
+    with pytest.raises(ValueError, match=message):
+        _validate(bad, "test")
+
+
+def test_sentences_given_as_one_string_fail_at_declaration() -> None:
+    from assistant.skill import Skill
+
+    with pytest.raises(TypeError, match="list of strings"):
+        Skill("s", "d").intent("x", description="x", sentences="what time is it")  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand registered."""
-    from assistant.cli import bench_cmd, config_cmd, models_cmd, turns_cmd
+    from assistant.cli import bench_cmd, config_cmd, models_cmd, skills_cmd, turns_cmd
 
     parser = argparse.ArgumentParser(
         prog="assistant", description="hearkend: a local, private voice assistant."
@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cmd.register(sub, common)
     config_cmd.register(sub, common)
     models_cmd.register(sub)
+    skills_cmd.register(sub, common)
     return parser
 
 

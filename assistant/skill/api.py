@@ -259,6 +259,9 @@ class Skill:
     ) -> Callable[[Handler], Handler]:
         """Decorator declaring the decorated async function as the handler of an intent."""
 
+        if isinstance(sentences, str):
+            raise TypeError(f"intent {self.name}.{name}: sentences must be a list of strings, not one string")
+
         def register(handler: Handler) -> Handler:
             self.intents.append(
                 IntentSpec(

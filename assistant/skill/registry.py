@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from typing import get_args
 
-from assistant.skill.api import Skill
+from assistant.skill.api import Skill, SlotKind
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,24 @@ def _validate(skill: object, source: str) -> Skill:
     if not skill.intents:
         raise ValueError(f"skill {skill.name!r} declares no intents")
     seen: set[str] = set()
+    kinds = set(get_args(SlotKind))
     for spec in skill.intents:
+        if isinstance(spec.sentences, str) or not all(isinstance(x, str) for x in spec.sentences):
+            raise ValueError(f"intent {skill.name}.{spec.name}: sentences must be a list of strings")
+        for slot_name, slot in spec.slots.items():
+            if not slot_name.isidentifier():
+                raise ValueError(
+                    f"intent {skill.name}.{spec.name}: slot name {slot_name!r} is not an identifier"
+                )
+            if slot.kind not in kinds:
+                raise ValueError(
+                    f"intent {skill.name}.{spec.name}: slot {slot_name!r} has unknown kind {slot.kind!r}; "
+                    f"use one of {', '.join(sorted(kinds))}"
+                )
+            if slot.kind == "choice" and not slot.values:
+                raise ValueError(
+                    f"intent {skill.name}.{spec.name}: choice slot {slot_name!r} lists no values"
+                )
         if spec.name in seen:
             raise ValueError(f"skill {skill.name!r} declares intent {spec.name!r} twice")
         seen.add(spec.name)

@@ -107,7 +107,11 @@ class IntentMatcher:
             captured = 0
             for name, entity in result.entities.items():
                 raw = entity.text if entity.is_wildcard else entity.value
-                value = normalize(entry.spec.slots[name], raw, now)
+                try:
+                    value = normalize(entry.spec.slots[name], raw, now)
+                except Exception:
+                    log.exception("%s: normalizing slot %s=%r failed", result.intent.name, name, raw)
+                    value = None
                 if value is None:
                     break
                 slots[name] = value
