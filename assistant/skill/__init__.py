@@ -14,6 +14,7 @@ from assistant.skill.api import (
     SkillStore,
     Slot,
 )
+from assistant.understand.slots import format_duration, parse_duration, parse_number
 
 __all__ = [
     "Alerts",
@@ -26,4 +27,7 @@ __all__ = [
     "SkillScheduler",
     "SkillStore",
     "Slot",
+    "format_duration",
+    "parse_duration",
+    "parse_number",
 ]

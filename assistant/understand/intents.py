@@ -48,6 +48,12 @@ def list_name(skill: str, intent: str, slot: str) -> str:
     return f"{skill}__{intent}__{slot}"
 
 
+def _whole_words(part: str, text: str) -> bool:
+    """True when ``part`` occurs in ``text`` starting and ending at word boundaries."""
+    part = part.strip()
+    return bool(part) and re.search(rf"(?<![\w']){re.escape(part)}(?![\w'])", text) is not None
+
+
 class IntentMatcher:
     """Matches text against the sentence templates of all loaded skills."""
 
@@ -107,6 +113,8 @@ class IntentMatcher:
             captured = 0
             for name, entity in result.entities.items():
                 raw = entity.text if entity.is_wildcard else entity.value
+                if entity.is_wildcard and not _whole_words(str(raw), cleaned):
+                    break  # a slot that starts or ends inside a word ("5 min|ute timer")
                 try:
                     value = normalize(entry.spec.slots[name], raw, now)
                 except Exception:
