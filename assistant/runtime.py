@@ -22,15 +22,11 @@ from assistant.skill.registry import SkillSet, load_skills
 from assistant.skill.scheduler import JobStore, SchedulerService, SkillJobs
 from assistant.speak.tts import PiperTts
 from assistant.store import KeyValueStore
+from assistant.timezone import local_now
 from assistant.understand.intents import IntentMatcher
 from assistant.understand.router import Router
 
 log = logging.getLogger(__name__)
-
-
-def local_now() -> dt.datetime:
-    """The current time in the machine's local time zone."""
-    return dt.datetime.now().astimezone()
 
 
 @dataclass

@@ -88,7 +88,7 @@ class Session:
             Vad(cfg.vad.aggressiveness),
             endpointer,
             runtime.asr,
-            lambda text: runtime.router.route(text).route == "skill",
+            lambda text: runtime.router.route(text, runtime.now()).route == "skill",
             partial_after_ms=cfg.endpoint.partial_after_ms,
             complete_command_ms=cfg.endpoint.complete_command_ms,
         )
@@ -135,7 +135,7 @@ class Session:
             trace.mark("route")
             return self._finish(TurnResult(text, "skill", "system", "stop"), trace)
         try:
-            decision = self.runtime.router.route(text)
+            decision = self.runtime.router.route(text, self.runtime.now())
         except Exception as exc:
             log.exception("understanding %r failed", text)
             return await self._fail(TurnResult(text, "none"), trace, exc)

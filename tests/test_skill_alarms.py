@@ -56,7 +56,7 @@ def base(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Run
     """The real runtime (piper, built-in skills) without ASR or LLM, with a router on ``clock``."""
     state = tmp_path_factory.mktemp("state")
     runtime = asyncio.run(start_runtime(Config(), state_dir=state, need_asr=False, need_llm=False))
-    router = Router(IntentMatcher(runtime.skills.skills.values(), now=clock), llm_available=False)
+    router = Router(IntentMatcher(runtime.skills.skills.values()), llm_available=False)
     yield dataclasses.replace(runtime, router=router, now=clock)
     runtime.close()
 
@@ -167,7 +167,7 @@ WEEKDAYS = {"kind": "weekly", "weekdays": [0, 1, 2, 3, 4]}
 def test_sentences_reach_the_alarm_intents(
     base: Runtime, text: str, action: str, slots: dict[str, Any]
 ) -> None:
-    decision = base.router.route(text)
+    decision = base.router.route(text, base.now())
     assert decision.intent is not None, text
     assert (decision.intent.skill, decision.intent.action, decision.intent.slots) == ("alarms", action, slots)
 
@@ -181,7 +181,7 @@ def test_sentences_reach_the_alarm_intents(
     ],
 )
 def test_other_skills_keep_their_sentences(base: Runtime, text: str, skill: str) -> None:
-    decision = base.router.route(text)
+    decision = base.router.route(text, base.now())
     assert decision.intent is not None and decision.intent.skill == skill
 
 

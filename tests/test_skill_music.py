@@ -274,7 +274,7 @@ async def test_transport_and_volume_change_the_mixer(runtime: Runtime) -> None:
 
         # Let it play out: So What, then Blue in Green (the first block was So What already).
         sink.gate.set()
-        await until(lambda: len(played(sink.pcm())) == 2)
+        await until(lambda: len(played(sink.pcm())) == 2 and not music.is_playing)
         assert played(sink.pcm()) == ["So What", "Blue in Green"]
         assert (await ask(rt, "stop the music")).reply == "Nothing is playing."
         assert (await ask(rt, "next song")).reply == "That was the last song."

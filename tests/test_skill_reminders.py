@@ -62,7 +62,7 @@ def base(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Run
     """The real runtime (piper, built-in skills) without ASR or LLM, with a router on ``clock``."""
     state = tmp_path_factory.mktemp("state")
     runtime = asyncio.run(start_runtime(Config(), state_dir=state, need_asr=False, need_llm=False))
-    router = Router(IntentMatcher(runtime.skills.skills.values(), now=clock), llm_available=False)
+    router = Router(IntentMatcher(runtime.skills.skills.values()), llm_available=False)
     yield dataclasses.replace(runtime, router=router, now=clock)
     runtime.close()
 
@@ -175,7 +175,7 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: 
 def test_sentences_reach_the_reminder_intents(
     base: Runtime, text: str, action: str, slots: dict[str, Any]
 ) -> None:
-    decision = base.router.route(text)
+    decision = base.router.route(text, base.now())
     assert decision.intent is not None, text
     assert (decision.intent.skill, decision.intent.action, decision.intent.slots) == (
         "reminders",
@@ -193,7 +193,7 @@ def test_sentences_reach_the_reminder_intents(
     ],
 )
 def test_questions_are_left_to_the_language_model(base: Runtime, text: str) -> None:
-    assert base.router.route(text).route == "none"  # "llm" when one is loaded
+    assert base.router.route(text, base.now()).route == "none"  # "llm" when one is loaded
 
 
 @pytest.mark.parametrize(

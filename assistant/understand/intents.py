@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from hassil import Intents, recognize_all
 
 from assistant.frames import Intent
 from assistant.skill.api import IntentSpec, Skill
+from assistant.timezone import local_now
 from assistant.understand.slot_types import hassil_list, normalize, parameters_schema
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,7 @@ def _whole_words(part: str, text: str) -> bool:
 class IntentMatcher:
     """Matches text against the sentence templates of all loaded skills."""
 
-    def __init__(self, skills: Iterable[Skill], now: Callable[[], dt.datetime] | None = None) -> None:
-        self.now = now or (lambda: dt.datetime.now().astimezone())
+    def __init__(self, skills: Iterable[Skill]) -> None:
         self._entries: dict[str, _Entry] = {}
         intents: dict[str, Any] = {}
         lists: dict[str, Any] = {}
@@ -100,12 +100,15 @@ class IntentMatcher:
 
         return _SLOT_REF.sub(rename, sentence)
 
-    def match(self, text: str) -> Match | None:
-        """The best intent for ``text`` whose slots all normalize and validate, or None."""
+    def match(self, text: str, now: dt.datetime | None = None) -> Match | None:
+        """The best intent for ``text`` whose slots all normalize and validate, or None.
+
+        ``now`` anchors relative times ("in 20 minutes", "at 7"); default: the local time.
+        """
         cleaned = normalize_text(text)
         if not cleaned:
             return None
-        now = self.now()
+        now = now or local_now()
         best: tuple[int, Match] | None = None
         for result in recognize_all(cleaned, self._intents):
             entry = self._entries[result.intent.name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,11 +29,14 @@ class Router:
         self.matcher = matcher
         self.llm_available = llm_available
 
-    def route(self, text: str) -> Decision:
-        """Decide where ``text`` goes: a skill when a template matches, else the LLM."""
+    def route(self, text: str, now: dt.datetime | None = None) -> Decision:
+        """Decide where ``text`` goes: a skill when a template matches, else the LLM.
+
+        ``now`` anchors relative times in slots (default: the local time).
+        """
         if not text.strip():
             return Decision("none")
-        match = self.matcher.match(text)
+        match = self.matcher.match(text, now)
         if match is not None:
             return Decision("skill", match.intent, match.spec)
         return Decision("llm" if self.llm_available else "none")
