@@ -13,25 +13,29 @@ BARS: dict[str, tuple[str, str, str]] = {
     "endpoint": ("last_voiced", "endpoint", "#9e9e9e"),
     "asr": ("endpoint", "asr_final", "#1f77b4"),
     "understand": ("asr_final", "route", "#2ca02c"),
-    "llm first token": ("route", "llm_first_token", "#9467bd"),
     "reply text": ("route", "first_reply_text", "#bcbd22"),
+    "llm first token": ("route", "llm_first_token", "#9467bd"),
     "tts first audio": ("first_reply_text", "first_audio_out", "#ff7f0e"),
 }
+THIN = {"llm first token"}  # drawn as a thin bar over "reply text", which it is part of
 ROW = 22
-LABEL_W = 260
+LABEL_W = 340
 CHART_W = 760
+RIGHT_MARGIN = 90
 TOP = 50
 
 
 def waterfall_html(records: list[TurnRecord], title: str = "hearkend bench: voice to voice") -> str:
     """HTML with one row per turn: a bar per stage on a time axis from the last voiced frame."""
-    rows = [r for r in records if r.marks_ms]
+    # Each file's turns side by side (ours above the baseline), runs one after another.
+    rows = sorted((r for r in records if r.marks_ms), key=lambda r: (r.file, r.run, r.pipeline != "ours"))
     span = max((max(r.marks_ms.values()) for r in rows), default=1000.0)
     span = max(span, 100.0)
     scale = CHART_W / span
     height = TOP + ROW * len(rows) + 60
+    width = LABEL_W + CHART_W + RIGHT_MARGIN
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{LABEL_W + CHART_W + 40}" height="{height}"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
         ' font-family="sans-serif" font-size="12">'
     ]
     step = _tick_step(span)
@@ -50,8 +54,9 @@ def waterfall_html(records: list[TurnRecord], title: str = "hearkend bench: voic
                 x0 = LABEL_W + record.marks_ms[start] * scale
                 width = max(1.0, (record.marks_ms[end] - record.marks_ms[start]) * scale)
                 tip = f"{name}: {record.marks_ms[end] - record.marks_ms[start]:.0f} ms"
+                top, tall = (y + 8, ROW - 16) if name in THIN else (y + 3, ROW - 6)
                 parts.append(
-                    f'<rect x="{x0:.1f}" y="{y + 3}" width="{width:.1f}" height="{ROW - 6}"'
+                    f'<rect x="{x0:.1f}" y="{top}" width="{width:.1f}" height="{tall}"'
                     f' fill="{colour}" opacity="0.85"><title>{html.escape(tip)}</title></rect>'
                 )
         v2v = record.timings_ms.get("voice_to_voice")
