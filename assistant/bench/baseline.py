@@ -23,7 +23,8 @@ DEFAULT_WHISPER: dict[str, object] = {}
 
 async def baseline_turn(runtime: Runtime, source: BufferSource, sink: Sink) -> TurnResult:
     """One turn the sequential way; timed with the same trace marks as ours."""
-    endpoint = dataclasses.replace(runtime.config.endpoint, silence_ms=END_SILENCE_MS)
+    # A fixed end silence and nothing speculative: no partial transcripts, no early end.
+    endpoint = dataclasses.replace(runtime.config.endpoint, silence_ms=END_SILENCE_MS, partial_after_ms=0)
     config = dataclasses.replace(runtime.config, endpoint=endpoint)
     session = Session(dataclasses.replace(runtime, config=config), sink, name="baseline")
     async with contextlib.aclosing(session.utterances(source)) as utterances:
