@@ -13,13 +13,16 @@ from pathlib import Path
 from assistant import paths
 from assistant.asr import WhisperAsr
 from assistant.config import Config
+from assistant.degrade import SkillsOnlySwitch
 from assistant.llm.local import LocalLlm
+from assistant.metrics import Metrics
 from assistant.models import resolve_model
 from assistant.skill.alerts import AlertService
 from assistant.skill.api import MusicOutput, SkillContext
 from assistant.skill.context import DetachedMusic, HttpClients, SkillKeyValues
 from assistant.skill.registry import SkillSet, load_skills
 from assistant.skill.scheduler import JobStore, SchedulerService, SkillJobs
+from assistant.speak.chunker import split_pieces
 from assistant.speak.tts import PiperTts
 from assistant.store import KeyValueStore
 from assistant.timezone import local_now
@@ -50,6 +53,10 @@ class Runtime:
     """Set by the daemon, which runs it; one-shot commands only store jobs."""
     now: Callable[[], dt.datetime] = local_now
     load_ms: dict[str, float] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
+    """Counters of what turns did, for status and export."""
+    skills_only: SkillsOnlySwitch = field(default_factory=SkillsOnlySwitch)
+    """Whether the LLM is switched off for being slow (budgets.skills_only_after)."""
 
     def skill_context(self, skill: str) -> SkillContext:
         """The context handed to one skill's handlers."""
@@ -62,7 +69,7 @@ class Runtime:
             store=SkillKeyValues(self.store, skill),
             scheduler=SkillJobs(skill, self.jobs, self.scheduler),
             alerts=self.alerts,
-            http=self.http.get(),
+            http_factory=self.http.get,
             music=self.music,
             state_dir=skill_dir,
         )
@@ -100,7 +107,8 @@ async def start_runtime(
     data = paths.data_dir()
     asr = WhisperAsr(resolve_model(config.asr.model, "asr", data), config.asr) if need_asr else None
     llm = LocalLlm(resolve_model(config.llm.model, "llm", data), config.llm) if need_llm else None
-    tts = PiperTts(resolve_model(config.tts.voice, "tts", data), config.tts)
+    metrics = Metrics()
+    tts = PiperTts(resolve_model(config.tts.voice, "tts", data), config.tts, metrics.tts_cache)
     timings: dict[str, float] = {}
     loads = [_timed_load("tts", tts.load, timings)]
     if asr is not None:
@@ -112,7 +120,7 @@ async def start_runtime(
     router = Router(IntentMatcher(skills.skills.values()), llm_available=llm is not None)
     if warm:
         start = time.perf_counter()
-        warmers = [tts.warm()]
+        warmers = [tts.warm(fixed_phrases(config))]
         if asr is not None:
             warmers.append(asr.warm())
         if llm is not None:
@@ -123,5 +131,31 @@ async def start_runtime(
     jobs = await asyncio.to_thread(JobStore, state_dir)
     http = HttpClients(config.budgets.http_timeout_ms / 1000)
     return Runtime(
-        config, asr, llm, tts, skills, router, state_dir, store, jobs, AlertService(), http, load_ms=timings
+        config,
+        asr,
+        llm,
+        tts,
+        skills,
+        router,
+        state_dir,
+        store,
+        jobs,
+        AlertService(),
+        http,
+        load_ms=timings,
+        metrics=metrics,
     )
+
+
+def fixed_phrases(config: Config) -> list[str]:
+    """The pieces of every fixed reply, as a turn would speak them (pre-synthesized at start)."""
+    reply = config.reply
+    texts = (
+        reply.filler,
+        reply.not_heard,
+        reply.failure,
+        reply.too_slow,
+        reply.skills_only,
+        reply.skill_timeout,
+    )
+    return [piece for text in texts for piece in split_pieces(text)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+import time
+from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from assistant.listening import Listener
 from assistant.llm.prompt import build_messages
 from assistant.runtime import Runtime
 from assistant.skill.api import Reply
-from assistant.speak.chunker import SentenceChunker
+from assistant.speak.chunker import SentenceChunker, split_pieces
 from assistant.speak.sounds import load_sound
 from assistant.trace import Trace
 from assistant.understand.control import is_stop_phrase
@@ -43,6 +44,8 @@ class TurnResult:
     reply: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     budget_exceeded: list[str] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)
+    """Degrade actions taken, in order: "filler", "llm_cancelled", "skills_only"."""
     truncated: bool = False
     error: str | None = None
     trace: Trace | None = field(default=None, repr=False)
@@ -59,12 +62,18 @@ class TurnResult:
             "reply": self.reply,
             "timings_ms": self.timings_ms,
             "budget_exceeded": self.budget_exceeded,
+            "degraded": self.degraded,
         }
         if self.truncated:
             out["truncated"] = True
         if self.error:
             out["error"] = self.error
         return out
+
+
+class _Aside(str):
+    """A piece said to fill a silence, not part of the answer: it sets no trace marks, so the
+    stage timings (and their budgets) still measure the answer itself."""
 
 
 class Session:
@@ -159,8 +168,12 @@ class Session:
             result.reply = await self._speak(_pieces_of(self.runtime.config.reply.not_heard), trace)
         elif decision.route == "skill":
             result.reply = await self._speak(self._skill_reply(decision, trace), trace)
+        elif self.runtime.skills_only.active():
+            # The LLM has been too slow lately: answer at once instead of making people wait.
+            result.degraded.append("skills_only")
+            result.reply = await self._speak(_pieces_of(self.runtime.config.reply.skills_only), trace)
         else:
-            result.reply = await self._speak(self._llm_reply(text, trace), trace)
+            result.reply = await self._speak(self._llm_reply(text, trace, result), trace)
 
     async def _stop_what_sounds(self) -> bool:
         """Stop ringing alerts, else music; True when something was stopped."""
@@ -179,7 +192,7 @@ class Session:
                 await self.sink.play(load_sound(sound))
             await self._speak(_pieces_of(text), Trace())
 
-    async def _skill_reply(self, decision: Decision, trace: Trace) -> AsyncIterator[str]:
+    async def _skill_reply(self, decision: Decision, trace: Trace) -> AsyncGenerator[str, None]:
         assert decision.intent is not None and decision.spec is not None
         context = self.runtime.skill_context(decision.intent.skill)
         timeout_s = self.runtime.config.budgets.skill_timeout_ms / 1000
@@ -199,41 +212,96 @@ class Session:
         async for piece in _pieces_of(reply.text):
             yield piece
 
-    async def _llm_reply(self, text: str, trace: Trace) -> AsyncIterator[str]:
+    async def _llm_reply(self, text: str, trace: Trace, result: TurnResult) -> AsyncGenerator[str, None]:
+        """The LLM's answer in pieces, acting on its budgets: a filler when it is slow to start,
+        and a cut (generation stopped, reply.too_slow said) past budgets.llm_hard_limit_ms."""
         llm = self.runtime.llm
         assert llm is not None
-        messages = build_messages(self.runtime.config.llm.system_prompt, text)
+        config = self.runtime.config
+        budgets = config.budgets
+        start = trace.marks.get("route", time.monotonic())
+        filler_at = start + budgets.llm_first_token_ms / 1000
+        filler = [_Aside(p) for p in split_pieces(config.reply.filler)] if budgets.llm_filler else []
+        # Only time spent waiting on the model counts against the hard limit, not time the
+        # answer waits for the speaker (a long answer read out live is not a slow model).
+        allowance = budgets.llm_hard_limit_ms / 1000
         chunker = SentenceChunker()
-        stream = llm.stream(messages)
+        stream = llm.stream(build_messages(config.llm.system_prompt, text))
+        pending: asyncio.Future[str | None] | None = None
+        answered = False  # a piece of the answer (not the filler) has been handed on
+        cut = False
         try:
-            async for token in stream:
+            while True:
+                if pending is None:
+                    pending = asyncio.ensure_future(anext(stream, None))
+                waited_from = time.monotonic()
+                filler_due = bool(filler) and not answered and filler_at - waited_from < allowance
+                timeout = max(0.0, filler_at - waited_from) if filler_due else allowance
+                done, _ = await asyncio.wait({pending}, timeout=timeout)
+                allowance -= time.monotonic() - waited_from
+                if not done:
+                    if not filler_due:
+                        cut = True
+                        break
+                    # Generation goes on behind the filler; its audio comes from the phrase cache.
+                    result.degraded.append("filler")
+                    for aside in filler:
+                        yield aside
+                    filler = []
+                    continue
+                token = pending.result()
+                pending = None
+                if token is None:
+                    break
                 trace.mark("llm_first_token")
                 for piece in chunker.push(token):
+                    answered = True
                     yield piece
+            if cut:
+                log.warning(
+                    "LLM answer cut off after waiting %d ms on the model (budgets.llm_hard_limit_ms)",
+                    budgets.llm_hard_limit_ms,
+                )
+                # Stop the model before speaking so its thread is free for the next turn.
+                assert pending is not None
+                await _cancel_and_wait(pending)
+                pending = None
+                await stream.aclose()
+                result.degraded.append("llm_cancelled")
+                for piece in split_pieces(config.reply.too_slow):
+                    yield piece
+                return
         finally:
+            if pending is not None:
+                await _cancel_and_wait(pending)
             await stream.aclose()
         for piece in chunker.flush():
             yield piece
 
-    async def _speak(self, pieces: AsyncIterator[str], trace: Trace) -> str:
+    async def _speak(self, pieces: AsyncGenerator[str, None], trace: Trace) -> str:
         """Synthesize and play pieces as they come, while later ones are still being produced."""
         queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=_SPEAK_QUEUE)
         spoken: list[str] = []
 
         async def produce() -> None:
-            try:
+            # aclosing: when speaking fails, the producer (an LLM stream) must stop now, not
+            # whenever the garbage collector finalizes it.
+            async with contextlib.aclosing(pieces):
                 async for piece in pieces:
-                    trace.mark("first_reply_text")
+                    if not isinstance(piece, _Aside):
+                        trace.mark("first_reply_text")
                     await queue.put(piece)
-            finally:
-                await queue.put(None)
+            # Not in a finally: after a failure the task group cancels the consumer, and waiting
+            # for room in a full queue nobody reads any more would hang the turn.
+            await queue.put(None)
 
         async def consume() -> None:
             tts = self.runtime.tts
             while (piece := await queue.get()) is not None:
                 audio = await tts.synthesize(piece)
                 started = await self.sink.play(audio)
-                trace.mark("first_audio_out", started)
+                if not isinstance(piece, _Aside):
+                    trace.mark("first_audio_out", started)
                 spoken.append(piece)
 
         async with asyncio.TaskGroup() as group:
@@ -243,6 +311,9 @@ class Session:
         return " ".join(spoken)
 
     async def _fail(self, result: TurnResult, trace: Trace, exc: BaseException) -> TurnResult:
+        # Stages run in task groups; name the failure itself, not the group around it.
+        while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]
         result.error = f"{type(exc).__name__}: {exc}"
         try:
             result.reply = await self._speak(_pieces_of(self.runtime.config.reply.failure), trace)
@@ -254,29 +325,45 @@ class Session:
         trace.mark("done")
         result.trace = trace
         result.timings_ms = trace.durations_ms()
-        over = trace.over_budget(self.runtime.config.budgets)
+        budgets = self.runtime.config.budgets
+        over = trace.over_budget(budgets)
         result.budget_exceeded = list(over)
+        metrics = self.runtime.metrics
+        metrics.count_turn(result.route, over, result.degraded, failed=result.error is not None)
+        if result.route == "llm" and result.error is None and "skills_only" not in result.degraded:
+            # A cut answer never reached its first token in time either.
+            slow = "llm_first_token" in over or "llm_cancelled" in result.degraded
+            if self.runtime.skills_only.record(slow, budgets):
+                metrics.skills_only_switches += 1
         _log_turn(self.name, result, over)
         return result
 
 
-async def _pieces_of(text: str) -> AsyncIterator[str]:
-    chunker = SentenceChunker()
-    for piece in chunker.push(text):
+async def _pieces_of(text: str) -> AsyncGenerator[str, None]:
+    for piece in split_pieces(text):
         yield piece
-    for piece in chunker.flush():
-        yield piece
+
+
+async def _cancel_and_wait(task: asyncio.Future[str | None]) -> None:
+    """Cancel ``task`` and wait until it has ended; a cancellation of our own still propagates."""
+    task.cancel()
+    await asyncio.wait({task})
+    if not task.cancelled() and task.exception() is not None:
+        # It failed just as it was being cancelled; nothing else will read the error.
+        log.warning("LLM stream failed while being cancelled: %r", task.exception())
 
 
 def _log_turn(session: str, result: TurnResult, over: dict[str, float]) -> None:
     timings = " ".join(f"{k}={v:.0f}ms" for k, v in result.timings_ms.items())
     target = f" {result.skill}.{result.action}" if result.skill else ""
+    degraded = f" degraded={','.join(result.degraded)}" if result.degraded else ""
     turn_log.info(
-        "turn session=%s route=%s%s %s transcript=%r",
+        "turn session=%s route=%s%s %s%s transcript=%r",
         session,
         result.route,
         target,
         timings,
+        degraded,
         result.transcript,
         extra={"turn": result.to_json(), "session": session},
     )

