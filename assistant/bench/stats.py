@@ -6,7 +6,40 @@ import math
 import re
 from collections.abc import Sequence
 
-_WORD = re.compile(r"[a-z0-9']+")
+_WORD = re.compile(r"[a-z']+|[0-9]+")
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def _number_words(token: str) -> list[str]:
+    """Spell out 0–99 ("5" → five, "42" → forty two) so "5 minutes" and "five minutes" agree."""
+    n = int(token)
+    if n < 20:
+        return [_ONES[n]]
+    if n < 100:
+        return [_TENS[n // 10]] + ([_ONES[n % 10]] if n % 10 else [])
+    return [token]
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -33,8 +66,12 @@ def p50_p95(values: Sequence[float]) -> dict[str, float | None]:
 
 
 def words(text: str) -> list[str]:
-    """Words for scoring: lower case, punctuation dropped, apostrophes kept ("what's")."""
-    return _WORD.findall(text.lower().replace("’", "'"))
+    """Words for scoring: lower case, punctuation dropped, apostrophes kept ("what's"), numbers
+    under 100 spelled out, digits split from letters ("5pm" → five pm)."""
+    out: list[str] = []
+    for token in _WORD.findall(text.lower().replace("’", "'")):
+        out.extend(_number_words(token) if token.isdigit() else [token])
+    return out
 
 
 def edit_distance(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
