@@ -137,6 +137,9 @@ class TtsConfig:
     device: str = opt("cpu", "Where to run: cpu, cuda, or auto.", choices=("cpu", "cuda", "auto"))
     length_scale: float = opt(1.0, "Speaking pace: below 1 is faster, above 1 slower.", min=0.3, max=3.0)
     threads: int = opt(2, "CPU threads for synthesis.", min=1, max=64)
+    cache_mb: int = opt(
+        16, "Memory for cached audio of short, repeated phrases, in MiB; 0 turns the cache off.", min=0
+    )
 
 
 @dataclass(frozen=True)
@@ -151,11 +154,21 @@ class ReplyConfig:
     skill_timeout: str = opt(
         "Sorry, that took too long.", "Said when a skill does not answer within budgets.skill_timeout_ms."
     )
+    filler: str = opt(
+        "One moment.", "Said while the LLM is slow to start answering (budgets.llm_filler); empty = never."
+    )
+    too_slow: str = opt(
+        "Sorry, that's taking too long.", "Said when an answer is cut off at budgets.llm_hard_limit_ms."
+    )
+    skills_only: str = opt(
+        "Sorry, I can only do simple commands right now.",
+        "Said instead of asking the LLM while it is switched off for being slow (budgets.skills_only_after).",
+    )
 
 
 @dataclass(frozen=True)
 class BudgetsConfig:
-    """Latency budget per stage, in milliseconds; a turn over budget is logged with the stage."""
+    """Latency budgets per stage in milliseconds (overruns are logged and counted) and what they trigger."""
 
     endpoint_ms: int = opt(600, "Last voiced frame → endpoint decision.", min=1)
     asr_ms: int = opt(600, "Endpoint decision → final transcript.", min=1)
@@ -165,6 +178,22 @@ class BudgetsConfig:
     voice_to_voice_ms: int = opt(1500, "Last voiced frame → first reply audio out.", min=1)
     skill_timeout_ms: int = opt(3000, "A skill handler still running after this is cancelled.", min=1)
     http_timeout_ms: int = opt(3000, "Longest wait for a web service a skill uses (weather).", min=1)
+    llm_filler: bool = opt(
+        True, "Say reply.filler when the LLM has no reply text within llm_first_token_ms, and go on."
+    )
+    llm_hard_limit_ms: int = opt(
+        15000,
+        "Longest a turn waits on the LLM in all; then generation is cancelled and reply.too_slow said.",
+        min=1,
+    )
+    skills_only_after: int = opt(
+        3,
+        "Consecutive LLM turns over llm_first_token_ms that switch to skills-only mode; 0 = never.",
+        min=0,
+    )
+    skills_only_s: float = opt(
+        300.0, "How long skills-only mode lasts before the LLM is tried again, in seconds.", min=1
+    )
 
 
 @dataclass(frozen=True)

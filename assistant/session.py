@@ -249,8 +249,8 @@ class Session:
                         yield aside
                     filler = []
                     continue
-                token = pending.result()
-                pending = None
+                finished, pending = pending, None
+                token = finished.result()  # an error from the model ends the turn as a failure
                 if token is None:
                     break
                 trace.mark("llm_first_token")
@@ -331,8 +331,14 @@ class Session:
         metrics = self.runtime.metrics
         metrics.count_turn(result.route, over, result.degraded, failed=result.error is not None)
         if result.route == "llm" and result.error is None and "skills_only" not in result.degraded:
-            # A cut answer never reached its first token in time either.
-            slow = "llm_first_token" in over or "llm_cancelled" in result.degraded
+            # An answer cut off before its first token was slower than the first-token budget
+            # too, though the trace has no first-token time to compare.
+            cut_early = (
+                "llm_cancelled" in result.degraded
+                and "llm_first_token" not in result.timings_ms
+                and budgets.llm_hard_limit_ms >= budgets.llm_first_token_ms
+            )
+            slow = "llm_first_token" in over or cut_early
             if self.runtime.skills_only.record(slow, budgets):
                 metrics.skills_only_switches += 1
         _log_turn(self.name, result, over)

@@ -21,11 +21,36 @@ class Worker:
     def __init__(self, name: str) -> None:
         self.name = name
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._jobs = 0
+        self._jobs_lock = threading.Lock()
+
+    @property
+    def busy(self) -> bool:
+        """Whether work handed to this worker is queued or still running on its thread."""
+        with self._jobs_lock:
+            return self._jobs > 0
+
+    def _submit(self, fn: Callable[[], T]) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        with self._jobs_lock:
+            self._jobs += 1
+        try:
+            job = self._pool.submit(fn)
+        except BaseException:  # a closed pool refuses work: it was never counted as running
+            self._job_done(None)
+            raise
+        # Counted until the thread is done with it (or it was cancelled before starting): a
+        # cancelled awaiting coroutine does not stop the thread, and "busy" must say so.
+        job.add_done_callback(self._job_done)
+        return asyncio.wrap_future(job, loop=loop)
+
+    def _job_done(self, _job: object) -> None:
+        with self._jobs_lock:
+            self._jobs -= 1
 
     async def call(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on this worker's thread and await its result without blocking the loop."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, fn)
+        return await self._submit(fn)
 
     async def stream(
         self, make: Callable[[threading.Event], Iterator[T]], maxsize: int = 64
@@ -60,7 +85,7 @@ class Worker:
                 return
             deliver(_DONE)
 
-        job = loop.run_in_executor(self._pool, produce)
+        job = self._submit(produce)
         try:
             while True:
                 item = await queue.get()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Config
+from assistant.config import BudgetsConfig, Config
 from assistant.runtime import Runtime, start_runtime
 
 DATA = Path(__file__).parent / "data"
@@ -18,6 +18,8 @@ DATA = Path(__file__).parent / "data"
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     """The real embedded models (whisper tiny.en, SmolLM2, piper joe) and built-in skills."""
     state = tmp_path_factory.mktemp("state")
-    rt = asyncio.run(start_runtime(Config(), state_dir=state))
+    # A busy CI machine must not turn a slow answer into a cut one; test_budgets tests the cut.
+    config = Config(budgets=BudgetsConfig(llm_hard_limit_ms=120_000))
+    rt = asyncio.run(start_runtime(config, state_dir=state))
     yield rt
     rt.close()

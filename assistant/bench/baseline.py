@@ -58,7 +58,8 @@ async def baseline_turn(runtime: Runtime, source: BufferSource, sink: Sink) -> T
         text = ""
     trace.mark("first_reply_text")
     if text.strip():
-        audio = await runtime.tts.synthesize(text.strip())
+        # No phrase cache: the baseline is the plain pipeline, synthesizing every reply.
+        audio = await runtime.tts.synthesize(text.strip(), cache=False)
         trace.mark("first_audio_out", await sink.play(audio))
         await sink.drain()
     result.reply = text.strip()

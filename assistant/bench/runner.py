@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import resource
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,8 @@ class TurnRecord:
     expected_skill: str | None = None
     skill_known: bool = False
     budget_exceeded: list[str] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)
+    """Degrade actions the turn took (filler, llm_cancelled, skills_only)."""
 
     def to_json(self) -> dict[str, Any]:
         """The record as printed in ``--json``'s ``turns``."""
@@ -107,6 +110,7 @@ async def run_one(
         expected_skill=sample.skill,
         skill_known=sample.skill_known,
         budget_exceeded=result.budget_exceeded,
+        degraded=result.degraded,
     )
 
 
@@ -156,6 +160,9 @@ def summarize(records: list[TurnRecord]) -> dict[str, Any]:
         [(r.expected_transcript, r.transcript) for r in records if r.expected_transcript is not None]
     )
     summary["skill_accuracy"] = accuracy([(r.expected_skill, r.skill) for r in records if r.skill_known])
+    # How often budgets were overrun and acted on: stage → turns, action → turns.
+    summary["over_budget"] = dict(Counter(stage for r in records for stage in r.budget_exceeded))
+    summary["degraded"] = dict(Counter(action for r in records for action in r.degraded))
     summary["rss_mb"] = peak_rss_mb()
     summary["cpu_s_per_turn"] = round(sum(r.cpu_s for r in records) / len(records), 3) if records else None
     return summary

@@ -65,6 +65,10 @@ def print_table(result: dict[str, Any], out: Any = sys.stdout) -> None:
     row("skill accuracy", lambda s: s["skill_accuracy"], _pct)
     row("CPU s per turn", lambda s: s["cpu_s_per_turn"], lambda v: "—" if v is None else f"{v:.2f}")
     row("peak RSS MB", lambda s: s["rss_mb"], lambda v: f"{v:.0f}")
+    for key, label in (("over_budget", "over budget"), ("degraded", "degraded")):
+        counts = ours.get(key) or {}
+        if counts:
+            lines.append(f"{label} (ours): " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
     if base and result.get("ratio", {}).get("voice_to_voice_p50"):
         lines.append(
             f"speed-up (baseline ÷ ours, voice-to-voice p50): {result['ratio']['voice_to_voice_p50']:.2f}×"

@@ -13,7 +13,7 @@ from typing import Any
 from assistant.config import LlmConfig
 from assistant.devices import choose_device
 from assistant.errors import ModelError
-from assistant.llm.prompt import Message
+from assistant.llm.prompt import Message, build_messages
 from assistant.models import check_gguf
 from assistant.workers import Worker
 
@@ -55,6 +55,11 @@ class LocalLlm:
         self._llama: Any = None
         self.requests = 0
         """Answers started since load, warm-up excluded (shown in status and checked by tests)."""
+
+    @property
+    def busy(self) -> bool:
+        """Whether the model is generating (or about to): a cancelled answer must leave it idle."""
+        return self._worker.busy
 
     def load(self) -> None:
         """Load the model (blocking): checks the file first so errors name it."""
@@ -111,8 +116,11 @@ class LocalLlm:
         return self._worker.stream(lambda stop: self._generate(messages, stop))
 
     async def warm(self) -> None:
-        """Evaluate a one-word prompt so the first real answer pays no first-call costs."""
-        tokens = self._worker.stream(lambda stop: self._generate([{"role": "user", "content": "Hi"}], stop))
+        """Evaluate a short prompt so the first real answer pays no first-call costs."""
+        # With the real system prompt: llama.cpp keeps the evaluated prefix, so the first answer
+        # evaluates only the question (several times faster to its first token).
+        messages = build_messages(self.config.system_prompt, "Hi")
+        tokens = self._worker.stream(lambda stop: self._generate(messages, stop))
         # aclosing: leaving the loop early must stop generation now, not when the GC gets to it.
         async with contextlib.aclosing(tokens):
             async for _ in tokens:

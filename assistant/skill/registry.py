@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import get_args
@@ -42,6 +43,18 @@ def _validate(skill: object, source: str) -> Skill:
                     f"intent {skill.name}.{spec.name}: slot {slot_name!r} has unknown kind {slot.kind!r}; "
                     f"use one of {', '.join(sorted(kinds))}"
                 )
+            if slot.pattern is not None:
+                if slot.kind != "text":
+                    raise ValueError(
+                        f"intent {skill.name}.{spec.name}: slot {slot_name!r} has a pattern, "
+                        "which only a text slot may have"
+                    )
+                try:
+                    re.compile(slot.pattern)
+                except re.error as exc:
+                    raise ValueError(
+                        f"intent {skill.name}.{spec.name}: slot {slot_name!r} pattern is invalid: {exc}"
+                    ) from None
             if slot.kind == "choice" and not slot.values:
                 raise ValueError(
                     f"intent {skill.name}.{spec.name}: choice slot {slot_name!r} lists no values"

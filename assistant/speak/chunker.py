@@ -75,3 +75,9 @@ class SentenceChunker:
             space = self._buffer.rfind(" ", 0, limit)
             return space + 1 if space > 0 else limit
         return None
+
+
+def split_pieces(text: str) -> list[str]:
+    """A whole text cut into the pieces a streamed reply of it would be spoken in."""
+    chunker = SentenceChunker()
+    return [*chunker.push(text), *chunker.flush()]

@@ -44,6 +44,29 @@ def normalize_text(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+# Hesitations carry no meaning anywhere in a command; recognizers write them out now and then.
+_HESITATION = re.compile(r"(?<![\w'])(?:u+m+|u+h+|u+h+m+|e+r+m+|h+m+|m+h*m+)(?![\w'])")
+# Openers and courtesies around a command: "hey, so, could you please ... thanks".
+_OPENER = re.compile(
+    r"^(?:(?:hey|hi|hello|ok|okay|so|well|oh|alright|all right|right|excuse me|sorry|and|now)\s+)+"
+)
+_ASKING = re.compile(r"^(?:(?:can|could|would|will) you\s+)?(?:please\s+|kindly\s+|just\s+)*")
+_CLOSER = re.compile(r"(?:\s+(?:please|thanks|thank you|now please))+$")
+
+
+def without_hesitations(text: str) -> str:
+    """``text`` (normalized) without hesitation words: "set a um timer" → "set a timer"."""
+    return re.sub(r"\s+", " ", _HESITATION.sub(" ", text)).strip()
+
+
+def without_courtesies(text: str) -> str:
+    """The command inside ``text`` (normalized): "hey could you please pause it thanks" → "pause it"."""
+    core = _OPENER.sub("", text)
+    core = _ASKING.sub("", core)
+    core = _CLOSER.sub("", core)
+    return core.strip() or text
+
+
 def list_name(skill: str, intent: str, slot: str) -> str:
     """The hassil list behind one intent's slot; namespaced so skills never collide."""
     return f"{skill}__{intent}__{slot}"
@@ -105,10 +128,21 @@ class IntentMatcher:
 
         ``now`` anchors relative times ("in 20 minutes", "at 7"); default: the local time.
         """
-        cleaned = normalize_text(text)
+        cleaned = without_hesitations(normalize_text(text))
         if not cleaned:
             return None
         now = now or local_now()
+        found = self._best(cleaned, now)
+        if found is None:
+            # Templates list the common courtesies; a sentence wrapped in others gets a second try
+            # without them, so that "hey, could you pause the music, thanks" is "pause the music".
+            core = without_courtesies(cleaned)
+            if core != cleaned:
+                found = self._best(core, now)
+        return found
+
+    def _best(self, cleaned: str, now: dt.datetime) -> Match | None:
+        """The best reading of normalized text (see ``match``)."""
         best: tuple[int, Match] | None = None
         for result in recognize_all(cleaned, self._intents):
             entry = self._entries[result.intent.name]

@@ -96,6 +96,8 @@ def json_schema(slot: Slot) -> dict[str, Any]:
         }
     else:
         schema = {"type": "string", "minLength": 1}
+        if slot.pattern is not None:
+            schema["pattern"] = slot.pattern
     if slot.description:
         described = schema.get("description")
         schema["description"] = f"{slot.description} ({described})" if described else slot.description

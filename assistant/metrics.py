@@ -1,0 +1,75 @@
+"""Counters of what turns did: plain numbers, read by whatever exports them (status, /metrics)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class CacheCounters:
+    """What a cache has done since start; the cache updates these as it works."""
+
+    hits: int = 0
+    """Lookups answered from the cache."""
+    misses: int = 0
+    """Lookups that had to do the work."""
+    evictions: int = 0
+    """Entries dropped to stay within the byte bound."""
+    entries: int = 0
+    """Entries held now."""
+    bytes: int = 0
+    """Bytes held now."""
+
+    def snapshot(self) -> dict[str, int]:
+        """The counters as a plain dict."""
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "evictions": self.evictions,
+            "entries": self.entries,
+            "bytes": self.bytes,
+        }
+
+
+@dataclass
+class Metrics:
+    """Counters shared by every session of one runtime; only the event loop's thread changes them."""
+
+    turns: Counter[str] = field(default_factory=Counter)
+    """Finished turns by route (skill, llm, none)."""
+    over_budget: Counter[str] = field(default_factory=Counter)
+    """Turns over each stage's budget, by stage."""
+    degraded: Counter[str] = field(default_factory=Counter)
+    """Turns in which each degrade action ran (filler, llm_cancelled, skills_only)."""
+    failures: int = 0
+    """Turns that failed with an error."""
+    skills_only_switches: int = 0
+    """Times the LLM was switched off for being slow."""
+    tts_cache: CacheCounters = field(default_factory=CacheCounters)
+    """The TTS phrase cache's own counters (it updates them)."""
+
+    def count_turn(
+        self, route: str, over_budget: Iterable[str], degraded: Iterable[str], *, failed: bool
+    ) -> None:
+        """Count one finished turn."""
+        self.turns[route] += 1
+        for stage in over_budget:
+            self.over_budget[stage] += 1
+        for action in degraded:
+            self.degraded[action] += 1
+        if failed:
+            self.failures += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every counter as plain JSON-ready data (a copy: later turns do not change it)."""
+        return {
+            "turns": dict(self.turns),
+            "over_budget": dict(self.over_budget),
+            "degraded": dict(self.degraded),
+            "failures": self.failures,
+            "skills_only_switches": self.skills_only_switches,
+            "tts_cache": self.tts_cache.snapshot(),
+        }
