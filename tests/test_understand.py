@@ -119,3 +119,100 @@ def test_sentences_given_as_one_string_fail_at_declaration() -> None:
 
     with pytest.raises(TypeError, match="list of strings"):
         Skill("s", "d").intent("x", description="x", sentences="what time is it")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("um what time is it", "what time is it"),
+        ("set a uh timer for umm five minutes", "set a timer for five minutes"),
+        ("hmm play some jazz", "play some jazz"),
+        ("play mmmbop", "play mmmbop"),
+        ("remind me to call uma", "remind me to call uma"),
+    ],
+)
+def test_hesitations_are_dropped_as_whole_words(text: str, expected: str) -> None:
+    from assistant.understand.intents import without_hesitations
+
+    assert without_hesitations(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hey could you please pause the music thanks", "pause the music"),
+        ("okay so can you skip this song", "skip this song"),
+        ("excuse me what time is it please", "what time is it"),
+        ("please", "please"),
+        ("thank you", "thank you"),
+        ("play please please me", "play please please me"),
+    ],
+)
+def test_courtesies_around_a_command_are_dropped(text: str, expected: str) -> None:
+    from assistant.understand.intents import without_courtesies
+
+    assert without_courtesies(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "skill", "action"),
+    [
+        ("Um, what time is it?", "clock", "time"),
+        ("Hey, could you pause the music, thanks.", "music", "pause"),
+        ("Excuse me, what day is it?", "clock", "day"),
+        ("So, uh, set a timer for five minutes please.", "timers", "start"),
+    ],
+)
+def test_fillers_and_courtesies_do_not_hide_a_command(
+    router: Router, text: str, skill: str, action: str
+) -> None:
+    decision = router.route(text)
+    assert decision.intent is not None, text
+    assert (decision.intent.skill, decision.intent.action) == (skill, action)
+
+
+def test_courtesies_are_only_dropped_when_the_whole_sentence_matches_nothing(router: Router) -> None:
+    # A song title that ends in "please" keeps its words.
+    decision = router.route("play please please me")
+    assert decision.intent is not None
+    assert decision.intent.slots == {"query": "please please me"}
+    assert router.route("thank you").route == "llm"
+
+
+def _one_intent_skill(slot: object) -> object:
+    from assistant.skill import Reply, Skill
+
+    skill = Skill("echo", "repeats a word")
+
+    @skill.intent("say", description="say a word", sentences=["say {word}"], slots={"word": slot})  # type: ignore[dict-item]
+    async def say(ctx: object, slots: dict[str, object]) -> Reply:
+        return Reply(str(slots["word"]))
+
+    return skill
+
+
+def test_a_text_slot_pattern_rejects_a_reading_at_match_time() -> None:
+    from assistant.skill import Slot
+    from assistant.understand.slot_types import json_schema
+
+    slot = Slot("text", "a word, not a game", pattern=r"^(?!a game\b)")
+    assert json_schema(slot)["pattern"] == r"^(?!a game\b)"
+    matcher = IntentMatcher([_one_intent_skill(slot)])  # type: ignore[list-item]
+    match = matcher.match("say hello")
+    assert match is not None and match.intent.slots == {"word": "hello"}
+    assert matcher.match("say a game with me") is None
+
+
+@pytest.mark.parametrize(
+    ("slot_kwargs", "message"),
+    [
+        ({"kind": "number", "pattern": "^1"}, "only a text slot"),
+        ({"kind": "text", "pattern": "(unclosed"}, "pattern is invalid"),
+    ],
+)
+def test_a_bad_slot_pattern_is_refused_at_load(slot_kwargs: dict[str, str], message: str) -> None:
+    from assistant.skill import Slot
+    from assistant.skill.registry import _validate
+
+    with pytest.raises(ValueError, match=message):
+        _validate(_one_intent_skill(Slot(**slot_kwargs)), "test")  # type: ignore[arg-type]

@@ -107,6 +107,8 @@ _WAKE = (
 _AT = "(at|for|by)"
 _LABEL = "[(called|named|labeled|labelled|titled) {label}]"
 _END = "[please]"
+_FOR_DAY = "[(for|on) (today|tonight|tomorrow|tomorrow morning|the morning|the weekend)]"
+"""A day said after a question about alarms ("is my alarm set for tomorrow"), answered by listing them."""
 
 _SET_SENTENCES = [
     f"{_SET} (for|at) {{when}} {_LABEL} {_END}",
@@ -117,7 +119,7 @@ _SET_SENTENCES = [
     f"{_SET} (for|on) {{when}} at {{time}} {_LABEL} {_END}",
     f"{_SET} (for|at) {{time}} on {{repeat}} {_LABEL} {_END}",
     f"{_SET} (for|at) {{time}} {{every}} {_LABEL} {_END}",
-    f"{_SET} {{every}} {_AT} {{time}} {_LABEL} {_END}",
+    f"{_SET} [for] {{every}} {_AT} {{time}} {_LABEL} {_END}",
     f"{_SET} on {{repeat}} {_AT} {{time}} {_LABEL} {_END}",
     f"{_POLITE} (set|make|create|add) (a|an|my) {{label}} alarm (for|at) {{when}} {_END}",
     f"{_WAKE} {_AT} {{time}} {_END}",
@@ -469,11 +471,13 @@ def _spoken_list(items: Sequence[str]) -> str:
     description="Say which alarms are set.",
     time_sensitive=True,
     sentences=[
-        f"{_POLITE} what alarm[s] (do i have|have i got|have i set|are set|is set|are there) [set] {_END}",
+        f"{_POLITE} (what|which) alarm[s] (do i have|have i got|have i set|are set|is set|are there) "
+        f"[set] {_END}",
         f"{_POLITE} (what|which) are my alarms {_END}",
         f"{_POLITE} (list|show|tell me|read [out]|give me) [me] [(all|all of)] [(my|the)] alarms {_END}",
-        f"{_POLITE} (do|did) i (have|set) (any|an|a) alarm[s] [set] {_END}",
-        f"{_POLITE} (is|are) there (any|an) alarm[s] [set] {_END}",
+        f"{_POLITE} (do i have|have i got|did i set) (any|an|a) alarm[s] [set] {_FOR_DAY} {_END}",
+        f"{_POLITE} (is|are) there (any|an) alarm[s] [set] {_FOR_DAY} {_END}",
+        f"{_POLITE} (is|are) my alarm[s] (set|on) {_FOR_DAY} {_END}",
         f"{_POLITE} (when|what time) (is|does) my [next] alarm [(set for|go off|ring)] {_END}",
         f"{_POLITE} (when|what time) will my [next] alarm (go off|ring) {_END}",
         f"{_POLITE} what time (is|did) my alarm set for {_END}",

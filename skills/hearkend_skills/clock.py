@@ -12,7 +12,13 @@ from assistant.skill import Reply, Skill, SkillContext, Slot
 skill = Skill("clock", "Tells the time here or elsewhere, the date and the day of the week.")
 
 _ASK = "[(can|could|would) you] [please] (tell|give) me"
-_PLACE = Slot("text", "a city, country or time zone, as spoken")
+_TODAYS = "(today's|todays)"
+"""Recognizers drop the apostrophe now and then."""
+# A place is a name: "the movie inception" or "a dream" is not one, while "the uk" and "the city of
+# london" are.
+_THE_PLACES = "uk|us|usa|united states|united kingdom|netherlands|philippines|bahamas|gambia|hague"
+_A_NAME = rf"^(?!(?:a|an|the) (?!(?:city|town) of |(?:{_THE_PLACES})$))"
+_PLACE = Slot("text", "a city, country or time zone, as spoken", pattern=_A_NAME)
 
 # Places people name that are not the city in a time zone's name.
 _ALIASES = {
@@ -95,13 +101,14 @@ def find_zone(place: str) -> zoneinfo.ZoneInfo | None:
     description="Say the current time here.",
     time_sensitive=True,
     sentences=[
-        "[so] [(hey|ok|okay)] what time is it [(now|right now|currently)] [please]",
+        "[so] [(hey|ok|okay)] what (time is it|time's it) [(now|right now|currently)] [please]",
         "[so] (what's|what is|whats) the [current] time [(now|right now)] [please]",
         f"{_ASK} (the [current] time|what time it is) [(now|right now)] [please]",
-        "(do|would) you (know|happen to know) (the time|what time it is) [please]",
+        "(do|would) you [happen to] (know|have [got]) (the time|what time it is) [please]",
         "[the] [current] time [please]",
         "what is it o'clock",
-        "have you got the time",
+        "[have you] got the time",
+        "time check",
     ],
 )
 async def tell_time(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
@@ -116,12 +123,12 @@ async def tell_time(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     time_sensitive=True,
     slots={"place": _PLACE},
     sentences=[
-        "[(hey|ok|okay)] what time is it [(now|right now)] in {place}",
-        "(what's|what is|whats) the [current] time [(now|right now)] in {place}",
-        f"{_ASK} (the [current] time|what time it is) in {{place}}",
-        "(do|would) you know (the time|what time it is) in {place}",
-        "[the] [current] time in {place}",
-        "what time (is it|it is) in {place} [(now|right now)]",
+        "[(hey|ok|okay)] what (time is it|time's it) [(now|right now)] [(over|out|there)] in {place}",
+        "(what's|what is|whats) the [current] time [(now|right now)] [(over|out)] in {place}",
+        f"{_ASK} (the [current] time|what time it is) [(over|out)] in {{place}}",
+        "(do|would) you know (the time|what time it is) [(over|out)] in {place}",
+        "[the] [current] time [(over|out)] in {place}",
+        "what time (is it|it is) [(over|out)] in {place} [(now|right now)]",
     ],
 )
 async def tell_time_in(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
@@ -139,11 +146,11 @@ async def tell_time_in(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     description="Say today's date.",
     time_sensitive=True,
     sentences=[
-        "(what's|what is|whats) [the] [today's] date [today] [please]",
-        "(what's|what is|whats) today's date [please]",
-        "what date is it [today]",
-        f"{_ASK} [the] [today's] date [please]",
-        "[today's] date [please]",
+        f"(what's|what is|whats) [the] [{_TODAYS}] date [today] [please]",
+        f"(what's|what is|whats) {_TODAYS} date [please]",
+        "what date is (it|today) [today]",
+        f"{_ASK} [the] [{_TODAYS}] date [please]",
+        f"[{_TODAYS}] date [please]",
         "what's the date today",
         "what day of the month is it [today]",
     ],
@@ -160,7 +167,7 @@ async def tell_date(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     time_sensitive=True,
     sentences=[
         "what day is (it|today) [today]",
-        "what day of the week is (it|today) [today]",
+        "(what|which) day of the week is (it|today) [today]",
         "(what's|what is|whats) (today|the day [today])",
         "which day is (it|today) [today]",
         f"{_ASK} what day it is [today]",

@@ -478,6 +478,7 @@ _SCOPES = {"today": 0, "for today": 0, "tomorrow": 1, "for tomorrow": 1}
         f"{_POLITE} what (did|have) i (ask|asked) you to remind me [(of|about)] {_END}",
         f"{_POLITE} what (do i have|have i got) (on|for) {{scope}} {_END}",
         "[(my|the)] reminders [{scope}]",
+        "any reminders [{scope}]",
     ],
 )
 async def list_reminders(ctx: SkillContext, slots: dict[str, Any]) -> Reply:

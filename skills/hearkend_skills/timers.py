@@ -43,7 +43,10 @@ _ONE_CALLED = f"{_THE} {_TIMER} (called|named|for) [the] {{name}}"
 _ALL = f"(all|every|both) [of] {_THE} ({_TIMERS}|{_TIMER})"
 _END = "[please]"
 _CALLED = "(called|named|labeled|labelled|for)"
-_CANCEL = "(cancel|stop|delete|remove|end|kill|turn off|switch off|clear|dismiss|get rid of)"
+_CANCEL = (
+    "(cancel|stop|delete|remove|end|kill|turn off|switch off|clear|dismiss|get rid of|never mind|"
+    "forget [about])"
+)
 
 _NAME = Slot("text", "the timer's name, such as pasta or laundry", required=False)
 _DURATION = Slot("duration", "how long the timer runs")
@@ -548,7 +551,12 @@ async def resume_all(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
 
 async def _shift(ctx: SkillContext, slots: Mapping[str, Any], sign: int) -> Reply:
     """Add (sign 1) or take off (sign -1) time from one timer."""
-    seconds = int(slots["duration_s"])
+    if "duration_s" in slots:
+        seconds = int(slots["duration_s"])
+    elif "unit" in slots:
+        seconds = round(float(slots.get("amount", 1)) * _UNITS[str(slots["unit"])])
+    else:
+        return Reply("How much time?", follow_up=True)
     verb, action = ("add time to", "add_time") if sign > 0 else ("take time off", "remove_time")
     picked = await _pick(ctx, slots, verb=verb, action=action, duration_s=seconds)
     if isinstance(picked, Reply):
@@ -579,10 +587,17 @@ async def _shift(ctx: SkillContext, slots: Mapping[str, Any], sign: int) -> Repl
     "add_time",
     description="Add time to a timer.",
     side_effects=True,
-    slots={"duration_s": _DURATION, "name": _NAME},
+    slots={
+        "duration_s": replace(_DURATION, required=False),
+        "name": _NAME,
+        "amount": Slot("number", "the number in 'two more minutes' (only with unit)", required=False),
+        "unit": Slot("choice", "the unit in 'another minute'", required=False, values=tuple(_UNITS)),
+    },
     sentences=[
         f"{_POLITE} (add|put) [(another|an extra|extra)] {{duration_s}} [more] (to|on|onto) {_ONE} {_END}",
         f"{_POLITE} add [(another|an extra|extra)] {{duration_s}} [more] {_END}",
+        f"{_POLITE} (add|put) {{amount}} more {{unit}} [(to|on|onto) {_ONE}] {_END}",
+        f"{_POLITE} (add|put) (another|an extra|one more) {{unit}} [(to|on|onto) {_ONE}] {_END}",
         f"{_POLITE} (extend|increase|lengthen) {_ONE} by {{duration_s}} {_END}",
     ],
 )
@@ -616,6 +631,10 @@ async def remove_time(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
         "how much [more] time [do i have] (is left|left|is remaining|remaining|remains|is there) "
         f"[(on|in|for) {_ONE}] {_END}",
         f"how much [more] time (do i have|have i got) [left] [(on|in|for) {_ONE}] {_END}",
+        f"how much [more] time (is|is there|do i have|have i got) (on|in) {_ONE} {_END}",
+        f"how many (minutes|seconds|hours) [(are|do i have|have i got)] (left|remaining) "
+        f"[(on|in|for) {_ONE}] {_END}",
+        f"[how much] time (left|remaining) (on|in|for) {_ONE} {_END}",
         f"how (long|much longer) [is] [(left|remaining)] (on|for|in) {_ONE} {_END}",
         "how (long|much longer) (is left|left|is remaining|remaining|remains|do i have [left]|"
         f"until it's done|until it's finished) {_END}",

@@ -35,13 +35,23 @@ _rng = random.Random()
 _ORDERS = ("shuffle", "shuffled", "random order", "at random", "in order")
 _SHUFFLED = frozenset(_ORDERS) - {"in order"}
 _ORDER = Slot("choice", "play in random order (shuffle) or in album order", required=False, values=_ORDERS)
-_QUERY = Slot("text", "a song, artist, album or genre, as spoken", required=False)
-_TITLE = Slot("text", "the title of a song", required=False)
+# "Play" a game or a story is not music: "play a game with me", "can you play chess", "play me a
+# story" go to the language model.
+_NOT_MUSIC = (
+    *("chess", "checkers", "draughts", "cards", "poker", "solitaire", "sudoku", "hangman", "charades"),
+    *("trivia", "quiz", "a quiz", "twenty questions", "20 questions", "riddles", "a riddle"),
+    *("hide and seek", "tic tac toe", "tic-tac-toe", "rock paper scissors", "i spy", "pretend"),
+    *("a story", "stories", "a bedtime story", "a joke", "jokes"),
+)
+_GAMES = "|".join(_NOT_MUSIC)
+_NOT_A_GAME = rf"^(?!(?:me )?(?:(?:a|an|some|the|another) )?(?:\w+ )?games?\b)(?!(?:me )?(?:{_GAMES})\b)"
+_QUERY = Slot("text", "a song, artist, album or genre, as spoken", required=False, pattern=_NOT_A_GAME)
+_TITLE = Slot("text", "the title of a song", required=False, pattern=_NOT_A_GAME)
 _ARTIST = Slot("text", "an artist or band", required=False)
 _ALBUM = Slot("text", "the name of an album", required=False)
-_GENRE = Slot("text", "a genre such as jazz or rock", required=False)
+_GENRE = Slot("text", "a genre such as jazz or rock", required=False, pattern=_NOT_A_GAME)
 
-_PLAY = "[(please|can you|could you)] (play|put on)"
+_PLAY = "[(please|can you|could you)] (play|put on) [me]"
 _SONGS = "(something|anything|some songs|songs|some music|music|a song|some tracks|tracks|the songs)"
 _MUSIC = "(some music|music|my music|something|anything|a song|some songs|my songs)"
 _MINE = "(my|all my|all of my|the) (music|songs|library|music library)"
@@ -152,7 +162,7 @@ async def index_music(ctx: SkillContext) -> None:
         "{order} [(please|the)] [(songs|music|something)] (by|from) {artist}",
         "{order} [the] (album|record) {album}",
         f"{{order}} {_MINE}",
-        "{order} [my] music",
+        "{order} [(my|some|the)] music",
     ],
 )
 async def play(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
@@ -179,7 +189,12 @@ async def play(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     "pause",
     description="Pause the music.",
     side_effects=True,
-    sentences=["pause", f"pause {_THE_MUSIC} [please]", "[please] pause the music"],
+    sentences=[
+        "pause",
+        f"pause {_THE_MUSIC} [please]",
+        "[please] pause the music",
+        "pause (it|this|that) [please]",
+    ],
 )
 async def pause(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     """Pause the music that plays."""
@@ -195,7 +210,7 @@ async def pause(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     description="Resume paused music (or play the last song again).",
     side_effects=True,
     sentences=[
-        "(resume|unpause)",
+        "(resume|unpause) [(it|this)]",
         f"(resume|unpause|continue|restart) {_THE_MUSIC} [please]",
         "(continue|keep) playing [(the|my) music] [please]",
         "play the music again",
@@ -285,7 +300,7 @@ async def previous_track(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     description="Stop the music.",
     side_effects=True,
     sentences=[
-        "stop (the|my) music [please]",
+        "stop [(the|my)] music [please]",
         "stop (the|this) song [please]",
         "stop playing [(the|my)] [music] [please]",
         "stop playback",
@@ -320,7 +335,8 @@ async def _set_volume(ctx: SkillContext, volume: int) -> Reply:
     side_effects=True,
     sentences=[
         "[(a bit|a little)] louder [please]",
-        "turn (it|the music|this) up [(a bit|a little)] [please]",
+        "turn (it|the music|this|the volume) up [(a bit|a little)] [please]",
+        "make (it|the music|this) [(a bit|a little)] louder [please]",
         "turn up the (music|volume) [please]",
         "(volume|music) up [please]",
         "(increase|raise) the [music] volume [please]",
@@ -338,7 +354,8 @@ async def volume_up(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     side_effects=True,
     sentences=[
         "[(a bit|a little)] (quieter|softer) [please]",
-        "turn (it|the music|this) down [(a bit|a little)] [please]",
+        "turn (it|the music|this|the volume) down [(a bit|a little)] [please]",
+        "make (it|the music|this) [(a bit|a little)] (quieter|softer) [please]",
         "turn down the (music|volume) [please]",
         "(volume|music) down [please]",
         "(decrease|lower|reduce) the [music] volume [please]",
@@ -375,10 +392,11 @@ async def volume_set(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     "now_playing",
     description="Say which song is playing.",
     sentences=[
-        "(what's|what is|whats) playing [now]",
+        "(what's|what is|whats) playing [(now|right now)]",
+        "(what's|what is|whats) the (name|title) of (this|the|that) (song|track)",
         "(what's|what is|whats) (this|the) song [called]",
         "what song is (this|playing|that)",
-        "who (is this|sings this|is singing)",
+        "who (is this|sings this [(song|track)]|is singing [this [(song|track)]])",
         "what am i listening to",
         "(what's|what is|whats) this (track|music)",
     ],

@@ -81,7 +81,16 @@ _WHEN = Slot(
     required=False,
     values=_WHEN_VALUES,
 )
-_PLACE = Slot("text", "a city or town, as spoken; the configured home when left out", required=False)
+_MONTHS_AND_SEASONS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+    "|spring|summer|autumn|fall|winter"
+)
+# A place is a name: not "the stock market" or "a picnic" (but "the city of york"), and not
+# "lisbon in april" (what it is like in a month is a question about climate, for the language model).
+_A_NAME = rf"^(?!(?:a|an|the) (?!(?:city|town) of ))(?!(?:.* )?(?:{_MONTHS_AND_SEASONS})$)"
+_PLACE = Slot(
+    "text", "a city or town, as spoken; the configured home when left out", required=False, pattern=_A_NAME
+)
 _KIND = Slot(
     "choice", "the precipitation asked about; rain when left out", required=False, values=("rain", "snow")
 )
@@ -97,6 +106,9 @@ _WHERE_WHEN = f"[({_IN} [{_ON}]|{_ON} [{_IN}])]"
 _WHEN_WHERE = f"({_ON} [{_IN}]|{_IN} {_ON})"
 _NOW = "[(now|right now|at the moment|currently|outside|out there)]"
 _PLEASE = "[please]"
+_LATER = "[(later|later on|later today)]"
+"""Later today: the day left out means today."""
+_STATES = "(sunny|cloudy|cold|hot|warm|windy|nice|rainy|snowy|stormy|chilly|freezing|foggy|wet|dry)"
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -434,7 +446,8 @@ def _day_not_place(slots: dict[str, Any]) -> dict[str, Any]:
     time_sensitive=True,
     slots={"place": _PLACE},
     sentences=[
-        f"[(hey|ok|okay)] {_WHATS} the weather [like] {_NOW} [{_IN}] {_NOW} [like] {_PLEASE}",
+        f"[(hey|ok|okay)] {_WHATS} the weather [(like|looking|looking like)] {_NOW} [{_IN}] {_NOW} [like] "
+        f"{_PLEASE}",
         f"{_HOWS} the weather [(looking|doing)] {_NOW} [{_IN}] {_NOW}",
         f"(tell|give) me the [current] weather [{_IN}] {_PLEASE}",
         f"[the] [current] weather [{_IN}] {_NOW} {_PLEASE}",
@@ -470,6 +483,7 @@ async def current(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
         f"[weather] forecast for {{place}} [{_ON}] {_PLEASE}",
         f"{_WHATS} the temperature [(going to be|gonna be)] {_WHEN_WHERE}",
         f"how (hot|cold|warm) (will it be|is it going to be|is it gonna be) {_WHEN_WHERE}",
+        f"(will it be|is it going to be|is it gonna be) {_STATES} {_WHERE_WHEN} {_LATER}",
     ],
 )
 async def forecast(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
@@ -485,9 +499,10 @@ async def forecast(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     time_sensitive=True,
     slots={"kind": _KIND, "when": _WHEN, "place": _PLACE},
     sentences=[
-        f"(will|is) it (going to|gonna) {{kind}} {_WHERE_WHEN}",
-        f"will it {{kind}} {_WHERE_WHEN}",
-        f"(will|is) there (be|going to be|gonna be) [any] {{kind}} {_WHERE_WHEN}",
+        f"(will|is) it (going to|gonna) {{kind}} {_WHERE_WHEN} {_LATER}",
+        f"will it {{kind}} {_WHERE_WHEN} {_LATER}",
+        f"(will|is) there (be|going to be|gonna be) [any] {{kind}} {_WHERE_WHEN} {_LATER}",
+        f"[(is there|will there be)] any {{kind}} {_WHERE_WHEN} {_LATER}",
         f"(should|do) (i|we) expect [any] {{kind}} {_WHERE_WHEN}",
         f"is [there] [any] {{kind}} (expected|forecast|in the forecast) {_WHERE_WHEN}",
         f"(do|will|would) (i|we) need (an|my|our|a) umbrella {_WHERE_WHEN}",
