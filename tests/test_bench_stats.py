@@ -41,6 +41,7 @@ def test_words_ignore_case_and_punctuation_but_keep_apostrophes() -> None:
 def test_numbers_are_compared_as_words() -> None:
     assert words("Set a timer for 5 minutes at 5pm") == words("set a timer for five minutes at five PM")
     assert words("42 and 100") == ["forty", "two", "and", "100"]
+    assert words("Call mom at 5 p.m.") == words("call mom at five PM")
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,10 @@ def words(text: str) -> list[str]:
     """Words for scoring: lower case, punctuation dropped, apostrophes kept ("what's"), numbers
     under 100 spelled out, digits split from letters ("5pm" → five pm)."""
     out: list[str] = []
-    for token in _WORD.findall(text.lower().replace("’", "'")):
+    # "p.m." and "pm", "U.S." and "US" are the same words.
+    text = re.sub(r"\b([a-z])\.(?=[a-z]\.)", r"\1", text.lower()).replace("’", "'")
+    text = re.sub(r"\b([a-z])\.", r"\1", text)
+    for token in _WORD.findall(text):
         out.extend(_number_words(token) if token.isdigit() else [token])
     return out
 
