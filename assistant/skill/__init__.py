@@ -14,6 +14,15 @@ from assistant.skill.api import (
     SkillStore,
     Slot,
 )
+from assistant.skill.phrasing import (
+    next_wall_time,
+    spoken_clock,
+    spoken_day,
+    spoken_list,
+    spoken_weekdays,
+    wall_time,
+    wall_zone,
+)
 from assistant.understand.slots import format_duration, parse_duration, parse_number
 
 __all__ = [
@@ -28,6 +37,13 @@ __all__ = [
     "SkillStore",
     "Slot",
     "format_duration",
+    "next_wall_time",
     "parse_duration",
     "parse_number",
+    "spoken_clock",
+    "spoken_day",
+    "spoken_list",
+    "spoken_weekdays",
+    "wall_time",
+    "wall_zone",
 ]

@@ -23,14 +23,26 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.skill import Job, Reply, Skill, SkillContext, Slot
+from assistant.skill import (
+    Job,
+    Reply,
+    Skill,
+    SkillContext,
+    Slot,
+    next_wall_time,
+    spoken_clock,
+    spoken_day,
+    spoken_list,
+    spoken_weekdays,
+    wall_time,
+    wall_zone,
+)
 
-__all__ = ["describe_repeat", "next_ring", "skill", "spoken_clock"]
+__all__ = ["skill"]
 
 skill = Skill("alarms", "Alarms that ring at a time of day, once or on repeating days, with snooze.")
 
@@ -165,88 +177,6 @@ def _setting(ctx: SkillContext, key: str, default: float, minimum: float) -> flo
 # --- times and days ------------------------------------------------------------------------------
 
 
-def _zone(now: dt.datetime) -> dt.tzinfo | None:
-    """The zone to place wall-clock times in; None means the system's own, with its DST rules.
-
-    ``now`` usually carries a fixed UTC offset (``astimezone()``), which would move a daily
-    7:00 alarm to 6:00 or 8:00 after a DST change; when that offset is the system's, the
-    system's rules are used instead.
-    """
-    if isinstance(now.tzinfo, zoneinfo.ZoneInfo):
-        return now.tzinfo
-    if now.utcoffset() == now.astimezone().utcoffset():
-        return None
-    return now.tzinfo
-
-
-def _wall(day: dt.date, hour: int, minute: int, zone: dt.tzinfo | None) -> dt.datetime:
-    """``hour:minute`` on ``day`` in ``zone``; a time skipped by a DST change moves past the gap."""
-    naive = dt.datetime(day.year, day.month, day.day, hour, minute)
-    if zone is None:
-        return naive.astimezone()
-    return naive.replace(tzinfo=zone).astimezone(dt.UTC).astimezone(zone)
-
-
-def _local(moment: dt.datetime, zone: dt.tzinfo | None) -> dt.datetime:
-    """``moment`` as wall-clock time in ``zone`` (None: the system's)."""
-    return moment.astimezone(zone)
-
-
-def next_ring(
-    hour: int, minute: int, weekdays: Sequence[int], after: dt.datetime, zone: dt.tzinfo | None
-) -> dt.datetime:
-    """The first ``hour:minute`` strictly after ``after`` on one of ``weekdays`` (empty: any day)."""
-    start = _local(after, zone).date()
-    for ahead in range(9):
-        day = start + dt.timedelta(days=ahead)
-        if weekdays and day.weekday() not in weekdays:
-            continue
-        moment = _wall(day, hour, minute, zone)
-        if moment > after:
-            return moment
-    raise ValueError(f"no weekday in {list(weekdays)}")
-
-
-def spoken_clock(hour: int, minute: int) -> str:
-    """A time of day as said: "7 AM", "6:30 PM", "noon", "midnight"."""
-    if (hour, minute) == (12, 0):
-        return "noon"
-    if (hour, minute) == (0, 0):
-        return "midnight"
-    suffix = "AM" if hour < 12 else "PM"
-    shown = hour % 12 or 12
-    return f"{shown} {suffix}" if minute == 0 else f"{shown}:{minute:02d} {suffix}"
-
-
-def _spoken_day(moment: dt.datetime, now: dt.datetime, zone: dt.tzinfo | None) -> str:
-    """The day of ``moment`` as said from ``now``: "today", "tomorrow", "on Friday", "on Friday, May 3"."""
-    day, today = _local(moment, zone).date(), _local(now, zone).date()
-    ahead = (day - today).days
-    if ahead == 0:
-        return "today"
-    if ahead == 1:
-        return "tomorrow"
-    name = _WEEKDAY_NAMES[day.weekday()]
-    if 1 < ahead < 7:
-        return f"on {name}"
-    return f"on {name}, {day.strftime('%B')} {day.day}"
-
-
-def describe_repeat(weekdays: Sequence[int]) -> str:
-    """How often a repeat rings, as said: "every day", "on weekdays", "every Monday and Friday"."""
-    days = sorted(set(weekdays))
-    if not days or len(days) == 7:
-        return "every day"
-    if days == list(_WORKWEEK):
-        return "on weekdays"
-    if days == list(_WEEKEND):
-        return "on weekends"
-    names = [_WEEKDAY_NAMES[d] for d in days]
-    if len(names) == 1:
-        return f"every {names[0]}"
-    return f"every {', '.join(names[:-1])} and {names[-1]}"
-
-
 def _with_period(hour: int, period: str | None) -> int:
     """An hour said with a part of the day: 7 "in the evening" is 19; 12 "at night" stays 0..23."""
     if period in ("afternoon", "evening") and hour < 12:
@@ -315,7 +245,7 @@ class Alarm:
     def describe(self, now: dt.datetime, zone: dt.tzinfo | None) -> str:
         """The alarm in a listing: "6:30 AM on weekdays", "the gym alarm at 8 PM today"."""
         when = (
-            describe_repeat(self.weekdays) if self.weekdays is not None else _spoken_day(self.next, now, zone)
+            spoken_weekdays(self.weekdays) if self.weekdays is not None else spoken_day(self.next, now, zone)
         )
         if self.label:
             return f"the {self.label} alarm at {self.clock} {when}"
@@ -329,14 +259,14 @@ class Alarm:
                 if self.label
                 else f"your {self.clock} alarm {self.describe_when(now, zone)}"
             )
-        day = _spoken_day(self.next, now, zone)
+        day = spoken_day(self.next, now, zone)
         return f"your {self.clock} alarm {'for ' + day if day in ('today', 'tomorrow') else day}"
 
     def describe_when(self, now: dt.datetime, zone: dt.tzinfo | None) -> str:
         """When it rings: "on weekdays", "tomorrow"."""
         if self.weekdays is not None:
-            return describe_repeat(self.weekdays)
-        return _spoken_day(self.next, now, zone)
+            return spoken_weekdays(self.weekdays)
+        return spoken_day(self.next, now, zone)
 
 
 async def _alarms(ctx: SkillContext) -> list[Alarm]:
@@ -391,14 +321,14 @@ def _first_ring(
     day: dt.date | None = None
     if slots.get("day"):
         offset, period = _DAYS[slots["day"]]
-        day = _local(now, zone).date() + dt.timedelta(days=offset)
+        day = now.astimezone(zone).date() + dt.timedelta(days=offset)
     if slots.get("time"):
         hour, minute = (int(part) for part in str(slots["time"]).split(":"))
         hour = _with_period(hour, period)
         if when is not None and day is None and weekdays is None:
-            day = _local(when, zone).date()
+            day = when.astimezone(zone).date()
     elif when is not None:
-        local = _local(when, zone)
+        local = when.astimezone(zone)
         hour, minute = local.hour, local.minute
         if weekdays is None:
             return hour, minute, when, None
@@ -407,13 +337,13 @@ def _first_ring(
     if weekdays is not None:
         if slots.get("repeat") and slots["repeat"].get("kind") == "weekly" and not weekdays:
             # "every week": the weekday of the first ring.
-            weekdays = (next_ring(hour, minute, (), now, zone).weekday(),)
-        return hour, minute, next_ring(hour, minute, weekdays, now, zone), weekdays
+            weekdays = (next_wall_time(hour, minute, (), now, zone).weekday(),)
+        return hour, minute, next_wall_time(hour, minute, weekdays, now, zone), weekdays
     if day is None:
-        return hour, minute, next_ring(hour, minute, (), now, zone), None
-    first = _wall(day, hour, minute, zone)
+        return hour, minute, next_wall_time(hour, minute, (), now, zone), None
+    first = wall_time(day, hour, minute, zone)
     if first <= now:
-        return f"{spoken_clock(hour, minute)} {_spoken_day(first, now, zone)} has already passed."
+        return f"{spoken_clock(hour, minute)} {spoken_day(first, now, zone)} has already passed."
     return hour, minute, first, None
 
 
@@ -434,7 +364,7 @@ def _first_ring(
 async def set_alarm(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     """Store and schedule a new alarm."""
     now = ctx.now()
-    zone = _zone(now)
+    zone = wall_zone(now)
     found = _first_ring(slots, now, zone)
     if isinstance(found, str):
         return Reply(found)
@@ -449,21 +379,15 @@ async def set_alarm(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     await _save(ctx, alarm)
     name = f"{label.capitalize()} alarm" if label else "Alarm"
     if weekdays is not None:
-        return Reply(f"{name} set for {alarm.clock} {describe_repeat(weekdays)}.")
+        return Reply(f"{name} set for {alarm.clock} {spoken_weekdays(weekdays)}.")
     wait = first - now
     if wait < dt.timedelta(hours=1):
         minutes = max(1, round(wait.total_seconds() / 60))
         return Reply(f"{name} set for {alarm.clock}, {minutes} minute{'s' if minutes != 1 else ''} from now.")
-    return Reply(f"{name} set for {alarm.clock} {_spoken_day(first, now, zone)}.")
+    return Reply(f"{name} set for {alarm.clock} {spoken_day(first, now, zone)}.")
 
 
 # --- listing -------------------------------------------------------------------------------------
-
-
-def _spoken_list(items: Sequence[str]) -> str:
-    if len(items) == 1:
-        return items[0]
-    return f"{', '.join(items[:-1])}, and {items[-1]}"
 
 
 @skill.intent(
@@ -487,14 +411,14 @@ def _spoken_list(items: Sequence[str]) -> str:
 async def list_alarms(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     """Say every alarm, soonest first."""
     now = ctx.now()
-    zone = _zone(now)
+    zone = wall_zone(now)
     alarms = await _alarms(ctx)
     if not alarms:
         return Reply("You have no alarms.")
     described = [alarm.describe(now, zone) for alarm in alarms]
     if len(alarms) == 1:
         return Reply(f"You have one alarm, at {described[0]}.")
-    return Reply(f"You have {len(alarms)} alarms: {_spoken_list(described)}.")
+    return Reply(f"You have {len(alarms)} alarms: {spoken_list(described)}.")
 
 
 # --- cancelling ----------------------------------------------------------------------------------
@@ -511,9 +435,9 @@ def _matching(
     """The alarms the slots name, the day named (if any) and how to say what was asked for."""
     day: dt.date | None = None
     if slots.get("day"):
-        day = _local(now, zone).date() + dt.timedelta(days=_DAYS[slots["day"]][0])
+        day = now.astimezone(zone).date() + dt.timedelta(days=_DAYS[slots["day"]][0])
     elif slots.get("when"):
-        day = _local(dt.datetime.fromisoformat(slots["when"]), zone).date()
+        day = dt.datetime.fromisoformat(slots["when"]).astimezone(zone).date()
     picked = list(alarms)
     asked = "alarm"
     if slots.get("label"):
@@ -529,10 +453,10 @@ def _matching(
         ]
         asked = f"{spoken_clock(hour, minute)} alarm"
     if day is not None:
-        picked = [a for a in picked if a.weekdays is None and _local(a.next, zone).date() == day] + [
+        picked = [a for a in picked if a.weekdays is None and a.next.astimezone(zone).date() == day] + [
             a for a in picked if a.weekdays is not None and _rings_on(a, day, now, zone)
         ]
-        asked = f"{asked} {_spoken_day(_wall(day, 12, 0, zone), now, zone)}"
+        asked = f"{asked} {spoken_day(wall_time(day, 12, 0, zone), now, zone)}"
     return picked, day, asked
 
 
@@ -541,7 +465,7 @@ def _rings_on(alarm: Alarm, day: dt.date, now: dt.datetime, zone: dt.tzinfo | No
     assert alarm.weekdays is not None
     if alarm.weekdays and day.weekday() not in alarm.weekdays:
         return False
-    return _wall(day, alarm.hour, alarm.minute, zone) >= alarm.next
+    return wall_time(day, alarm.hour, alarm.minute, zone) >= alarm.next
 
 
 @skill.intent(
@@ -565,7 +489,7 @@ def _rings_on(alarm: Alarm, day: dt.date, now: dt.datetime, zone: dt.tzinfo | No
 async def cancel_alarm(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     """Cancel the alarm the user names; on a repeating alarm named by day, skip just that day."""
     now = ctx.now()
-    zone = _zone(now)
+    zone = wall_zone(now)
     if slots.get("label") in _DAYS and not slots.get("day"):
         # "cancel my tomorrow alarm" read as an alarm named "tomorrow".
         slots = {**slots, "day": slots["label"], "label": None}
@@ -588,7 +512,7 @@ async def cancel_alarm(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     picked, day, asked = _matching(alarms, slots, now, zone)
     if not named:
         if len(alarms) > 1:
-            listed = _spoken_list([a.describe(now, zone) for a in alarms])
+            listed = spoken_list([a.describe(now, zone) for a in alarms])
             example = alarms[0].clock
             return Reply(
                 f"You have {len(alarms)} alarms: {listed}. Say which one, like: cancel my {example} alarm."
@@ -602,16 +526,16 @@ async def cancel_alarm(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
         if alarm.weekdays is not None and day is not None:
             # A repeating alarm named by a day loses only that day's ring, and only its next
             # ring can be skipped (it has one scheduled ring at a time).
-            skipped = _wall(day, alarm.hour, alarm.minute, zone)
+            skipped = wall_time(day, alarm.hour, alarm.minute, zone)
             if skipped != alarm.next:
                 notes.append(
                     f"I can only skip the next ring of your {alarm.clock} alarm, "
-                    f"which is {_spoken_day(alarm.next, now, zone)}."
+                    f"which is {spoken_day(alarm.next, now, zone)}."
                 )
                 continue
-            after = next_ring(alarm.hour, alarm.minute, alarm.weekdays, skipped, zone)
+            after = next_wall_time(alarm.hour, alarm.minute, alarm.weekdays, skipped, zone)
             await _save(ctx, _replace_next(alarm, after))
-            done.append(f"your {alarm.clock} alarm won't ring {_spoken_day(skipped, now, zone)}")
+            done.append(f"your {alarm.clock} alarm won't ring {spoken_day(skipped, now, zone)}")
         else:
             await _delete(ctx, alarm)
             done.append(f"I cancelled {alarm.named(now, zone)}")
@@ -629,7 +553,7 @@ async def _end_snooze(ctx: SkillContext, job: Job, now: dt.datetime, zone: dt.tz
         return
     upcoming = alarm.next
     if upcoming <= now and alarm.weekdays is not None:
-        upcoming = next_ring(alarm.hour, alarm.minute, alarm.weekdays, now, zone)
+        upcoming = next_wall_time(alarm.hour, alarm.minute, alarm.weekdays, now, zone)
     await _save(ctx, _replace_next(alarm, upcoming))
 
 
@@ -732,7 +656,7 @@ async def ring(ctx: SkillContext, job: Job) -> Reply | None:
     alarm_id = str(job.data.get("id", ""))
     key = f"{_JOB_PREFIX}{alarm_id}"
     now = ctx.now()
-    zone = _zone(now)
+    zone = wall_zone(now)
     alarm = await _load(ctx, alarm_id)
     if job.data.get("snooze"):
         if job.missed:
@@ -763,7 +687,7 @@ async def ring(ctx: SkillContext, job: Job) -> Reply | None:
     else:
         after = max(job.due, now)
         await _save(
-            ctx, _replace_next(alarm, next_ring(alarm.hour, alarm.minute, alarm.weekdays, after, zone))
+            ctx, _replace_next(alarm, next_wall_time(alarm.hour, alarm.minute, alarm.weekdays, after, zone))
         )
     return reply
 

@@ -20,12 +20,24 @@ import datetime as dt
 import difflib
 import re
 import uuid
-import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.skill import Job, Reply, Skill, SkillContext, Slot
+from assistant.skill import (
+    Job,
+    Reply,
+    Skill,
+    SkillContext,
+    Slot,
+    next_wall_time,
+    spoken_clock,
+    spoken_day,
+    spoken_list,
+    spoken_weekdays,
+    wall_time,
+    wall_zone,
+)
 from assistant.understand.slots import parse_instant, parse_time_of_day, split_repeat
 
 __all__ = ["Schedule", "find_schedule", "skill", "split_task"]
@@ -33,8 +45,6 @@ __all__ = ["Schedule", "find_schedule", "skill", "split_task"]
 skill = Skill("reminders", "Reminders of things to do, at a time or on repeating days, announced when due.")
 
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_WORKWEEK = (0, 1, 2, 3, 4)
-_WEEKEND = (5, 6)
 _JOB_PREFIX = "reminder:"
 _DEFAULT_TIME = (9, 0)
 """When a repeating reminder said without a time of day is due."""
@@ -111,7 +121,7 @@ def find_schedule(text: str, now: dt.datetime) -> Schedule | None:
     weekdays = repeat.weekdays if repeat.kind == "weekly" else ()
     if repeat.kind == "weekly" and not weekdays:
         # "every week": on the weekday of the first time.
-        weekdays = (_next_at(hour, minute, (), now, _zone(now)).weekday(),)
+        weekdays = (next_wall_time(hour, minute, (), now, wall_zone(now)).weekday(),)
     return Schedule(weekdays=tuple(weekdays), hour=hour, minute=minute)
 
 
@@ -137,80 +147,7 @@ def split_task(text: str, now: dt.datetime) -> tuple[str, Schedule] | None:
     return None
 
 
-# --- times and days ------------------------------------------------------------------------------
-
-
-def _zone(now: dt.datetime) -> dt.tzinfo | None:
-    """The zone to place wall-clock times in; None means the system's own, with its DST rules.
-
-    ``now`` usually carries a fixed UTC offset, which would move a daily 8:00 reminder by an
-    hour after a DST change; when that offset is the system's, the system's rules are used.
-    """
-    if isinstance(now.tzinfo, zoneinfo.ZoneInfo):
-        return now.tzinfo
-    if now.utcoffset() == now.astimezone().utcoffset():
-        return None
-    return now.tzinfo
-
-
-def _wall(day: dt.date, hour: int, minute: int, zone: dt.tzinfo | None) -> dt.datetime:
-    """``hour:minute`` on ``day`` in ``zone``; a time skipped by a DST change moves past the gap."""
-    naive = dt.datetime(day.year, day.month, day.day, hour, minute)
-    if zone is None:
-        return naive.astimezone()
-    return naive.replace(tzinfo=zone).astimezone(dt.UTC).astimezone(zone)
-
-
-def _next_at(
-    hour: int, minute: int, weekdays: Sequence[int], after: dt.datetime, zone: dt.tzinfo | None
-) -> dt.datetime:
-    """The first ``hour:minute`` strictly after ``after`` on one of ``weekdays`` (empty: any day)."""
-    start = after.astimezone(zone).date()
-    for ahead in range(9):
-        day = start + dt.timedelta(days=ahead)
-        if weekdays and day.weekday() not in weekdays:
-            continue
-        moment = _wall(day, hour, minute, zone)
-        if moment > after:
-            return moment
-    raise ValueError(f"no weekday in {list(weekdays)}")
-
-
-def _spoken_clock(hour: int, minute: int) -> str:
-    if (hour, minute) == (12, 0):
-        return "noon"
-    if (hour, minute) == (0, 0):
-        return "midnight"
-    suffix = "AM" if hour < 12 else "PM"
-    shown = hour % 12 or 12
-    return f"{shown} {suffix}" if minute == 0 else f"{shown}:{minute:02d} {suffix}"
-
-
-def _spoken_day(moment: dt.datetime, now: dt.datetime, zone: dt.tzinfo | None) -> str:
-    day, today = moment.astimezone(zone).date(), now.astimezone(zone).date()
-    ahead = (day - today).days
-    if ahead == 0:
-        return "today"
-    if ahead == 1:
-        return "tomorrow"
-    name = _WEEKDAY_NAMES[day.weekday()]
-    if 1 < ahead < 7:
-        return f"on {name}"
-    return f"on {name}, {day.strftime('%B')} {day.day}"
-
-
-def _spoken_repeat(weekdays: Sequence[int]) -> str:
-    days = sorted(set(weekdays))
-    if not days or len(days) == 7:
-        return "every day"
-    if days == list(_WORKWEEK):
-        return "on weekdays"
-    if days == list(_WEEKEND):
-        return "on weekends"
-    names = [_WEEKDAY_NAMES[d] for d in days]
-    if len(names) == 1:
-        return f"every {names[0]}"
-    return f"every {', '.join(names[:-1])} and {names[-1]}"
+# --- wording -------------------------------------------------------------------------------------
 
 
 def _spoken_wait(seconds: float) -> str:
@@ -220,12 +157,6 @@ def _spoken_wait(seconds: float) -> str:
     else:
         count, unit = round(seconds / 60), "minute"
     return f"in {count} {unit}{'s' if count != 1 else ''}"
-
-
-def _spoken_list(items: Sequence[str]) -> str:
-    if len(items) == 1:
-        return items[0]
-    return f"{', '.join(items[:-1])}, and {items[-1]}"
 
 
 # Said back, the user's words are about the user: "call my mom" becomes "call your mom".
@@ -308,10 +239,10 @@ class Reminder:
     def describe(self, now: dt.datetime, zone: dt.tzinfo | None) -> str:
         """The reminder in a listing: "call your mom at 5 PM today"."""
         if self.weekdays is not None:
-            when = f"{_spoken_repeat(self.weekdays)} at {_spoken_clock(self.hour, self.minute)}"
+            when = f"{spoken_weekdays(self.weekdays)} at {spoken_clock(self.hour, self.minute)}"
         else:
             local = self.due.astimezone(zone)
-            when = f"at {_spoken_clock(local.hour, local.minute)} {_spoken_day(self.due, now, zone)}"
+            when = f"at {spoken_clock(local.hour, local.minute)} {spoken_day(self.due, now, zone)}"
         return f"{_spoken_task(self.task)} {when}"
 
 
@@ -361,7 +292,7 @@ _END = "[please]"
 def _understand(slots: Mapping[str, Any], now: dt.datetime) -> tuple[str, Schedule] | str:
     """The task and its schedule from the slots, or what to answer instead."""
     task = _clean_task(str(slots.get("task") or ""))
-    zone = _zone(now)
+    zone = wall_zone(now)
     if slots.get("when") and not slots.get("repeat"):
         return task, Schedule(at=dt.datetime.fromisoformat(slots["when"]))
     if slots.get("repeat"):
@@ -375,7 +306,7 @@ def _understand(slots: Mapping[str, Any], now: dt.datetime) -> tuple[str, Schedu
             hour, minute = _DEFAULT_TIME
         weekdays = tuple(slots["repeat"].get("weekdays") or ())
         if slots["repeat"].get("kind") == "weekly" and not weekdays:
-            weekdays = (_next_at(hour, minute, (), now, zone).weekday(),)
+            weekdays = (next_wall_time(hour, minute, (), now, zone).weekday(),)
         return task, Schedule(weekdays=weekdays, hour=hour, minute=minute)
     for word in ("every", "on"):
         if slots.get(word):
@@ -388,7 +319,7 @@ def _understand(slots: Mapping[str, Any], now: dt.datetime) -> tuple[str, Schedu
             return task, schedule
     if slots.get("time"):
         hour, minute = (int(part) for part in str(slots["time"]).split(":"))
-        return task, Schedule(at=_next_at(hour, minute, (), now, zone))
+        return task, Schedule(at=next_wall_time(hour, minute, (), now, zone))
     split = split_task(task, now)
     if split is None:
         if not task:
@@ -424,7 +355,7 @@ def _understand(slots: Mapping[str, Any], now: dt.datetime) -> tuple[str, Schedu
 async def add_reminder(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     """Store and schedule a new reminder; one in the past is refused."""
     now = ctx.now()
-    zone = _zone(now)
+    zone = wall_zone(now)
     understood = _understand(slots, now)
     if isinstance(understood, str):
         return Reply(understood)
@@ -437,7 +368,7 @@ async def add_reminder(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
             return Reply("That time has already passed.")
     else:
         assert schedule.weekdays is not None
-        due = _next_at(schedule.hour, schedule.minute, schedule.weekdays, now, zone)
+        due = next_wall_time(schedule.hour, schedule.minute, schedule.weekdays, now, zone)
     existing = await _reminders(ctx)
     order = max((r.order for r in existing), default=0) + 1
     reminder = Reminder(
@@ -446,14 +377,14 @@ async def add_reminder(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     await _save(ctx, reminder)
     spoken = _spoken_task(task)
     if schedule.weekdays is not None:
-        clock = _spoken_clock(schedule.hour, schedule.minute)
-        return Reply(f"OK, I'll remind you {_spoken_repeat(schedule.weekdays)} at {clock}: {spoken}.")
+        clock = spoken_clock(schedule.hour, schedule.minute)
+        return Reply(f"OK, I'll remind you {spoken_weekdays(schedule.weekdays)} at {clock}: {spoken}.")
     wait = (due - now).total_seconds()
     if wait < 3600:
         return Reply(f"OK, I'll remind you {_spoken_wait(wait)}: {spoken}.")
     local = due.astimezone(zone)
-    clock = _spoken_clock(local.hour, local.minute)
-    return Reply(f"OK, I'll remind you at {clock} {_spoken_day(due, now, zone)}: {spoken}.")
+    clock = spoken_clock(local.hour, local.minute)
+    return Reply(f"OK, I'll remind you at {clock} {spoken_day(due, now, zone)}: {spoken}.")
 
 
 # --- listing -------------------------------------------------------------------------------------
@@ -484,7 +415,7 @@ _SCOPES = {"today": 0, "for today": 0, "tomorrow": 1, "for tomorrow": 1}
 async def list_reminders(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     """Say the reminders, soonest first."""
     now = ctx.now()
-    zone = _zone(now)
+    zone = wall_zone(now)
     reminders = await _reminders(ctx)
     scope = slots.get("scope")
     day_name = ""
@@ -498,7 +429,7 @@ async def list_reminders(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     described = [r.describe(now, zone) for r in reminders]
     if len(reminders) == 1:
         return Reply(f"You have one reminder{day_name}: {described[0]}.")
-    return Reply(f"You have {len(reminders)} reminders{day_name}: {_spoken_list(described)}.")
+    return Reply(f"You have {len(reminders)} reminders{day_name}: {spoken_list(described)}.")
 
 
 def _due_on(reminder: Reminder, day: dt.date, zone: dt.tzinfo | None) -> bool:
@@ -507,7 +438,7 @@ def _due_on(reminder: Reminder, day: dt.date, zone: dt.tzinfo | None) -> bool:
         return reminder.due.astimezone(zone).date() == day
     if reminder.weekdays and day.weekday() not in reminder.weekdays:
         return False
-    return _wall(day, reminder.hour, reminder.minute, zone) >= reminder.due
+    return wall_time(day, reminder.hour, reminder.minute, zone) >= reminder.due
 
 
 # --- cancelling ----------------------------------------------------------------------------------
@@ -558,7 +489,7 @@ def _matching(reminders: Sequence[Reminder], wanted: str) -> list[Reminder]:
 async def cancel_reminder(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     """Cancel the reminder the user names."""
     now = ctx.now()
-    zone = _zone(now)
+    zone = wall_zone(now)
     reminders = await _reminders(ctx)
     if not reminders:
         return Reply("You have no reminders.")
@@ -577,7 +508,7 @@ async def cancel_reminder(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     elif len(reminders) == 1:
         picked = reminders
     else:
-        listed = _spoken_list([r.describe(now, zone) for r in reminders])
+        listed = spoken_list([r.describe(now, zone) for r in reminders])
         return Reply(f"You have {len(reminders)} reminders: {listed}. Which one should I cancel?")
     for reminder in picked:
         await _delete(ctx, reminder)
@@ -633,7 +564,7 @@ async def due(ctx: SkillContext, job: Job) -> Reply | None:
     else:
         now = ctx.now()
         after = max(job.due, now)
-        upcoming = _next_at(reminder.hour, reminder.minute, reminder.weekdays, after, _zone(now))
+        upcoming = next_wall_time(reminder.hour, reminder.minute, reminder.weekdays, after, wall_zone(now))
         await _save(ctx, reminder.moved_to(upcoming))
     return None
 

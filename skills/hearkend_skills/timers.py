@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from assistant.skill import Job, Reply, Skill, SkillContext, Slot
+from assistant.skill import Job, Reply, Skill, SkillContext, Slot, spoken_list
 from assistant.understand.slots import format_duration
 
 skill = Skill("timers", "Kitchen-style countdown timers: several at once, named, paused, stretched.")
@@ -191,11 +191,9 @@ def _count(n: int) -> str:
 
 def _and(items: list[str], *, comma: bool = False) -> str:
     """Items joined for speech; ``comma`` puts one before "and" even for two (long items)."""
-    if len(items) <= 1:
-        return "".join(items)
     if len(items) == 2 and not comma:
         return f"{items[0]} and {items[1]}"
-    return f"{', '.join(items[:-1])}, and {items[-1]}"
+    return spoken_list(items)
 
 
 def spoken_length(seconds: int) -> str:
