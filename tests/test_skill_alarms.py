@@ -7,43 +7,20 @@ controlled clock; due jobs fire through a real ``SchedulerService`` with the clo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
-import zoneinfo
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from skill_home import WEDNESDAY_3PM, Clock, SkillHome, at
 
-from assistant.audio.sinks import MemorySink
 from assistant.config import Config
 from assistant.runtime import Runtime, start_runtime
-from assistant.session import Session, TurnResult
-from assistant.skill.alerts import AlertService, Announcement
-from assistant.skill.api import Job
-from assistant.skill.scheduler import JobStore, SchedulerService
+from assistant.skill.alerts import AlertService
+from assistant.skill.scheduler import JobStore
 from assistant.store import KeyValueStore
-from assistant.understand.intents import IntentMatcher
-from assistant.understand.router import Router
-
-ZONE = zoneinfo.ZoneInfo("Europe/Berlin")
-WEDNESDAY_3PM = dt.datetime(2026, 3, 4, 15, 0, tzinfo=ZONE)
-
-
-class Clock:
-    """A settable clock: what ``runtime.now`` and the intent matcher read."""
-
-    def __init__(self) -> None:
-        self.now = WEDNESDAY_3PM
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def set(self, year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> None:
-        """Move to a wall-clock time in ZONE."""
-        self.now = at(year, month, day, hour, minute, second)
 
 
 @pytest.fixture(scope="module")
@@ -56,61 +33,12 @@ def base(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Run
     """The real runtime (piper, built-in skills) without ASR or LLM, with a router on ``clock``."""
     state = tmp_path_factory.mktemp("state")
     runtime = asyncio.run(start_runtime(Config(), state_dir=state, need_asr=False, need_llm=False))
-    router = Router(IntentMatcher(runtime.skills.skills.values()), llm_available=False)
-    yield dataclasses.replace(runtime, router=router, now=clock)
+    yield dataclasses.replace(runtime, now=clock)
     runtime.close()
 
 
-@dataclasses.dataclass
-class Home:
-    """One test's assistant: fresh store, jobs and alerts on the shared models and skills."""
-
-    runtime: Runtime
-    clock: Clock
-
-    async def say(self, text: str) -> TurnResult:
-        """One turn from text, as after speech recognition."""
-        result = await Session(self.runtime, MemorySink()).handle_text(text)
-        assert result.error is None, result.error
-        return result
-
-    async def fire(self, count: int = 1) -> int:
-        """Run a scheduler, started at the current (fake) time, until ``count`` jobs fired."""
-
-        async def dispatch(job: Job) -> None:
-            handler = self.runtime.skills.skills[job.skill].events[job.event]
-            reply = await handler(self.runtime.skill_context(job.skill), job)
-            if reply is not None and reply.text:
-                await self.runtime.alerts.announce(reply.text, sound=reply.sound)
-
-        service = SchedulerService(self.runtime.jobs, dispatch, self.clock)
-        task = asyncio.create_task(service.run())
-        try:
-            if count:
-                async with asyncio.timeout(5):
-                    while service.fired < count:  # noqa: ASYNC110 - the service offers only a count
-                        await asyncio.sleep(0.01)
-            # Long enough for a ringing alert's first ring, or for a first look at the jobs.
-            await asyncio.sleep(0.05 if count else 0.2)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        return service.fired
-
-    def said(self) -> list[Announcement]:
-        """Everything queued to be said unprompted since the last call."""
-        queue = self.runtime.alerts.queue
-        out = []
-        while not queue.empty():
-            out.append(queue.get_nowait())
-        return out
-
-    def jobs(self) -> list[Job]:
-        return self.runtime.jobs.find("alarms")
-
-    def due(self) -> list[dt.datetime]:
-        return [job.due for job in self.jobs()]
+class Home(SkillHome):
+    """One test's assistant for this skill."""
 
     async def stored(self) -> dict[str, Any]:
         return await self.runtime.skill_context("alarms").store.items()
@@ -122,16 +50,11 @@ async def home(base: Runtime, clock: Clock, tmp_path: Path) -> AsyncIterator[Hom
     store, jobs = KeyValueStore(tmp_path), JobStore(tmp_path)
     config = dataclasses.replace(base.config, skills={"alarms": {"snooze_minutes": 9}})
     runtime = dataclasses.replace(base, config=config, store=store, jobs=jobs, alerts=AlertService())
-    yield Home(runtime, clock)
+    yield Home(runtime, clock, "alarms")
     await runtime.alerts.aclose()
     await runtime.http.aclose()
     store.close()
     jobs.close()
-
-
-def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> dt.datetime:
-    """A wall-clock time in ZONE."""
-    return dt.datetime(year, month, day, hour, minute, second, tzinfo=ZONE)
 
 
 WEEKDAYS = {"kind": "weekly", "weekdays": [0, 1, 2, 3, 4]}
