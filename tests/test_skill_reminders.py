@@ -404,8 +404,30 @@ class Daemon:
         self._out.close()
 
 
-def test_a_reminder_due_while_the_daemon_was_killed_is_announced_once_at_restart(tmp_path: Path) -> None:
+def test_a_reminder_and_a_timer_due_while_the_daemon_was_killed_are_announced_once_at_restart(
+    tmp_path: Path,
+) -> None:
     state = tmp_path / "state"
+    # A timer set while no daemon runs (each command loads the models, so it gets a wide margin
+    # to still be pending when the daemon below is killed).
+    timer = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "--state-dir",
+            str(state),
+            "ask",
+            "set a tea timer for 25 seconds",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert timer.returncode == 0, timer.stderr
+    assert "timers.start" in timer.stdout, timer.stdout
     first = Daemon(tmp_path, state, "first")
     try:
         asked = subprocess.run(
@@ -433,20 +455,26 @@ def test_a_reminder_due_while_the_daemon_was_killed_is_announced_once_at_restart
         if first.proc.poll() is None:
             first.kill()
     assert "stretch" not in first.text(), "killed too late: the reminder was already due"
+    assert "tea timer" not in first.text(), "killed too late: the timer was already due"
     jobs = JobStore(state)
     [job] = jobs.find("reminders")
+    [timer_job] = jobs.find("timers")  # the timer survived the kill too
     jobs.close()
     # Only a job found more than MISSED_AFTER_S late at start counts as missed.
-    time.sleep(max(0.0, job.due.timestamp() + MISSED_AFTER_S + 1 - time.time()))
+    last_due = max(job.due, timer_job.due).timestamp()
+    time.sleep(max(0.0, last_due + MISSED_AFTER_S + 1 - time.time()))
 
     second = Daemon(tmp_path, state, "second")
     line = "announce: While I was off, you had a reminder: stretch."
+    timer_line = "announce: While I was off, your tea timer finished."
     try:
         second.wait_for(line)
+        second.wait_for(timer_line)
         time.sleep(1)
     finally:
         second.kill()
     assert second.text().count(line) == 1
+    assert second.text().count(timer_line) == 1
     assert "announce: Reminder: stretch." not in second.text()
 
     third = Daemon(tmp_path, state, "third")
@@ -455,7 +483,7 @@ def test_a_reminder_due_while_the_daemon_was_killed_is_announced_once_at_restart
         time.sleep(1.5)  # the scheduler's first look (and a poll) has happened
     finally:
         third.kill(signal.SIGTERM)
-    assert "stretch" not in third.text()
+    assert "stretch" not in third.text() and "tea timer" not in third.text()
     jobs = JobStore(state)
-    assert jobs.find("reminders") == []
+    assert jobs.find("reminders") == [] and jobs.find("timers") == []
     jobs.close()
