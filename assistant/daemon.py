@@ -7,12 +7,14 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assistant.audio.mixer import Mixer
 from assistant.audio.sinks import Sink
 from assistant.audio.sources import AudioSource
+from assistant.notify import Notifier
 from assistant.runtime import Runtime
 from assistant.session import Session, TurnResult
 from assistant.skill.api import Job
@@ -21,6 +23,8 @@ from assistant.skill.scheduler import SchedulerService
 log = logging.getLogger(__name__)
 
 STARTUP_HOOK_TIMEOUT_S = 600.0
+FRAMES_STALE_S = 2.0
+"""Audio frames older than this mean the microphone stopped delivering."""
 
 
 @dataclass
@@ -31,6 +35,7 @@ class Daemon:
     source: AudioSource
     output: Sink
     on_turn: Callable[[TurnResult], None] | None = None
+    notifier: Notifier = field(default_factory=Notifier)
 
     async def run(self) -> int:
         """Run until the source ends and ``stop_when_idle`` or until cancelled (SIGTERM/SIGINT)."""
@@ -46,7 +51,12 @@ class Daemon:
                     group.create_task(runtime.alerts.speak_forever(session.say), name="alerts")
                     group.create_task(self._start_hooks(), name="startup-hooks")
                     group.create_task(self._listen(session), name="listen")
+                    # Models are loaded (the runtime exists) and audio is open: ready.
+                    self.notifier.ready("listening")
+                    if self.notifier.watchdog_interval_s is not None:
+                        group.create_task(self._watchdog(session, self.notifier.watchdog_interval_s))
             finally:
+                self.notifier.stopping()
                 runtime.scheduler = None
                 await runtime.alerts.aclose()
         return 0
@@ -58,6 +68,16 @@ class Daemon:
                 if self.on_turn is not None:
                     self.on_turn(result)
         log.info("audio input ended; still running for scheduled events (stop with SIGTERM)")
+
+    async def _watchdog(self, session: Session, interval_s: float) -> None:
+        """Ping systemd while the loop runs (this task runs) and audio frames keep arriving."""
+        while True:
+            await asyncio.sleep(interval_s)
+            silent_for = time.monotonic() - session.listener.last_frame_t
+            if silent_for <= FRAMES_STALE_S:
+                self.notifier.watchdog()
+            else:
+                self.notifier.status(f"degraded: no audio for {silent_for:.0f} s")
 
     async def _dispatch(self, job: Job) -> None:
         skill = self.runtime.skills.skills.get(job.skill)

@@ -52,6 +52,8 @@ class Listener:
         self.is_complete = is_complete
         self.partial_after_ms = partial_after_ms
         self.complete_command_ms = complete_command_ms
+        self.last_frame_t = time.monotonic()
+        """When the last audio frame arrived (the daemon's watchdog checks it)."""
         self.early_ends = 0
         """Utterances ended early on a complete command (shown by the bench and status)."""
         self._speculation: _Speculation | None = None
@@ -96,6 +98,7 @@ class Listener:
             await self._drop_speculation()
 
     def _feed(self, chunk: AudioChunk) -> SpeechEnded | None:
+        self.last_frame_t = time.monotonic()
         voiced = self.vad.is_speech(chunk.pcm)
         event = self.endpointer.feed(chunk.pcm, voiced, chunk.t)
         if isinstance(event, SpeechStarted):
