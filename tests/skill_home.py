@@ -10,9 +10,11 @@ import contextlib
 import dataclasses
 import datetime as dt
 import zoneinfo
+from pathlib import Path
 
 from assistant.audio.sinks import MemorySink
-from assistant.runtime import Runtime
+from assistant.config import Config
+from assistant.runtime import Runtime, start_runtime
 from assistant.session import Session, TurnResult
 from assistant.skill.alerts import Announcement
 from assistant.skill.api import Job
@@ -39,6 +41,12 @@ class Clock:
     def set(self, year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> None:
         """Move to a wall-clock time in ZONE."""
         self.now = at(year, month, day, hour, minute, second)
+
+
+def start_household(state_dir: Path, clock: Clock) -> Runtime:
+    """The real runtime (piper, built-in skills) without ASR or LLM, on the settable clock."""
+    runtime = asyncio.run(start_runtime(Config(), state_dir=state_dir, need_asr=False, need_llm=False))
+    return dataclasses.replace(runtime, now=clock)
 
 
 @dataclasses.dataclass

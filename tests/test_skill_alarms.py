@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from skill_home import WEDNESDAY_3PM, Clock, SkillHome, at
+from skill_home import WEDNESDAY_3PM, Clock, SkillHome, at, start_household
 
-from assistant.config import Config
-from assistant.runtime import Runtime, start_runtime
+from assistant.runtime import Runtime
 from assistant.skill.alerts import AlertService
 from assistant.skill.scheduler import JobStore
 from assistant.store import KeyValueStore
@@ -30,10 +29,9 @@ def clock() -> Clock:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory, clock: Clock) -> Iterator[Runtime]:
-    """The real runtime (piper, built-in skills) without ASR or LLM, with a router on ``clock``."""
-    state = tmp_path_factory.mktemp("state")
-    runtime = asyncio.run(start_runtime(Config(), state_dir=state, need_asr=False, need_llm=False))
-    yield dataclasses.replace(runtime, now=clock)
+    """The shared models and skills for this module, on ``clock``."""
+    runtime = start_household(tmp_path_factory.mktemp("state"), clock)
+    yield runtime
     runtime.close()
 
 
