@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import os
 import types
 import typing
@@ -26,9 +27,11 @@ def opt(
     choices: tuple[Any, ...] | None = None,
     min: float | None = None,
     max: float | None = None,
+    check: typing.Callable[[Any], str | None] | None = None,
 ) -> Any:
     """Declare one config key: its default, a one-line doc and its allowed values."""
-    meta = {"doc": doc, "choices": choices, "min": min, "max": max}
+    # ``check`` returns why a value is refused (None when it is fine), for rules beyond a range.
+    meta = {"doc": doc, "choices": choices, "min": min, "max": max, "check": check}
     if isinstance(default, (dict, list)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -46,6 +49,27 @@ class AudioConfig:
     )
     input_queue_frames: int = opt(
         200, "Audio frames (30 ms each) buffered before the oldest are dropped.", min=10, max=10_000
+    )
+    backend: str = opt(
+        "sounddevice",
+        "Sound devices through: sounddevice (PortAudio, real sound cards) or pipe (raw s16le mono "
+        "PCM through FIFOs, Unix sockets or files: for headless machines and tests).",
+        choices=("sounddevice", "pipe"),
+    )
+    pipe_input: str | None = opt(
+        None, "With backend pipe: the microphone, a FIFO, Unix socket or file of raw PCM; null = none."
+    )
+    pipe_output: str | None = opt(
+        None, "With backend pipe: the speaker, a FIFO, Unix socket or file raw PCM goes to; null = none."
+    )
+    pipe_rate: int = opt(
+        16000, "With backend pipe: the sample rate of both pipes, in Hz.", min=8000, max=192000
+    )
+    retry_max_s: float = opt(
+        30.0,
+        "Longest wait between attempts to reopen a missing or lost device (1 s first, doubling).",
+        min=1,
+        max=3600,
     )
 
 
@@ -77,6 +101,58 @@ class EndpointConfig:
         "Silence that ends the turn early when the speculative transcript is a complete skill command.",
         min=30,
         max=5000,
+    )
+
+
+@dataclass(frozen=True)
+class WakeConfig:
+    """Wake word (microWakeWord), when commands are listened for, and the follow-up window."""
+
+    mode: str = opt(
+        "wake",
+        "When `run` takes speech as a command: wake (after the wake word), always (every "
+        "utterance; no wake word), push_to_talk (only when asked through the control API). "
+        "process, demo and bench take every utterance, whatever this says.",
+        choices=("wake", "always", "push_to_talk"),
+    )
+    model: str = opt(
+        "okay_nabu",
+        "Wake word: okay_nabu, hey_jarvis, alexa or hey_mycroft (assistant models list), or the "
+        "path of a microWakeWord .tflite with its .json beside it.",
+    )
+    probability_cutoff: float | None = opt(
+        None,
+        "Sensitivity: the probability above which the wake word counts; lower wakes more easily "
+        "and more often by mistake. null = the model's own (okay_nabu 0.85, hey_jarvis 0.97, "
+        "alexa 0.9, hey_mycroft 0.95).",
+        min=0.01,
+        max=0.999,
+    )
+    refractory_s: float = opt(
+        2.0, "After a detection the wake word is not heard again for this many seconds.", min=0, max=60
+    )
+    chime: str = opt(
+        "wake",
+        "Sound played when the wake word is heard: a bundled sound (wake, chime) or an audio "
+        "file; empty = none.",
+    )
+    no_speech_timeout_s: float = opt(
+        5.0,
+        "After the wake word, how long to wait for speech to start before waiting for the wake word again.",
+        min=0.5,
+        max=60,
+    )
+    follow_up: str = opt(
+        "always",
+        "When to listen again without the wake word after a reply: always, questions (replies "
+        "asking something: a skill's Reply(follow_up=True) or a reply ending in '?'), or never.",
+        choices=("always", "questions", "never"),
+    )
+    follow_up_s: float = opt(
+        5.0,
+        "How long the follow-up window waits for speech once the reply has finished playing.",
+        min=0.5,
+        max=60,
     )
 
 
@@ -127,6 +203,50 @@ class LlmConfig:
         "without lists, markdown or emojis.",
         "Instructions given to the model before every conversation.",
     )
+    tools: bool = opt(
+        True, "Offer every skill intent to the model as a tool it may call (grammar-constrained choice)."
+    )
+    tool_gate: bool = opt(
+        True,
+        "Offer only tools whose skill the request's words point at; keeps a small model from calling "
+        "tools on a whim (turn off for a big model).",
+    )
+    phrase_tool_results: bool = opt(
+        False, "Let the model phrase a tool's result (slower); false = say the skill's own reply."
+    )
+    max_spoken_s: float = opt(
+        30.0, "Longest spoken answer from the model, in seconds of audio; the rest is not said.", min=1
+    )
+    memory_turns: int = opt(
+        4, "Earlier exchanges the model sees, so follow-ups work; 0 = no memory.", min=0, max=32
+    )
+    memory_s: float = opt(120.0, "Exchanges older than this many seconds are forgotten.", min=0)
+    response_cache_entries: int = opt(
+        128, "Answers to repeated questions kept (not for time-sensitive tools); 0 = no cache.", min=0
+    )
+    response_cache_ttl_s: float = opt(600.0, "How long a cached answer stays valid, in seconds.", min=0)
+
+
+@dataclass(frozen=True)
+class LlmRemoteConfig:
+    """An OpenAI-compatible chat-completions server (llama.cpp server, vLLM, Ollama) used first."""
+
+    url: str = opt(
+        "", "Base URL of the API, e.g. http://127.0.0.1:8080/v1; empty = use only the local model."
+    )
+    model: str = opt("", "Model name sent to the server.")
+    api_key_env: str = opt(
+        "", "Environment variable holding an API key (sent as a Bearer token); empty = none."
+    )
+    connect_timeout_ms: int = opt(500, "Longest wait to connect.", min=1)
+    first_token_timeout_ms: int = opt(2500, "Longest wait for the first token or tool call.", min=1)
+    read_timeout_ms: int = opt(5000, "Longest silence between two streamed pieces.", min=1)
+    retry_after_s: float = opt(30.0, "After a failure the server is skipped this long.", min=0)
+    fallback: str = opt(
+        "local",
+        "When the server is down: local (the local model, loaded at start) or skills_only.",
+        choices=("local", "skills_only"),
+    )
 
 
 @dataclass(frozen=True)
@@ -163,6 +283,17 @@ class ReplyConfig:
     skills_only: str = opt(
         "Sorry, I can only do simple commands right now.",
         "Said instead of asking the LLM while it is switched off for being slow (budgets.skills_only_after).",
+    )
+    tool_error: str = opt(
+        "Sorry, I couldn't do that.",
+        "Said when the model asks for a tool that does not exist or misuses one.",
+    )
+    llm_unavailable: str = opt(
+        "Sorry, I can't reach the language model right now.",
+        "Said when no language model can answer (remote server down, no local fallback).",
+    )
+    llm_lost: str = opt(
+        "Sorry, I lost the connection.", "Said when the remote model fails in the middle of an answer."
     )
 
 
@@ -204,6 +335,27 @@ class LoggingConfig:
     format: str = opt("text", "text for people, json for log collectors.", choices=("text", "json"))
 
 
+def _loopback_only(host: str) -> str | None:
+    """Why ``host`` is refused as the HTTP endpoint's address, or None when it is a loopback one."""
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    # /metrics and /health have no access control: they must not be reachable off this machine.
+    return "must be a loopback address (127.0.0.1, ::1 or localhost)"
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """The loopback HTTP endpoint: /metrics (Prometheus text) and /health."""
+
+    port: int = opt(0, "TCP port to serve on; 0 = off.", min=0, max=65535)
+    host: str = opt("127.0.0.1", "Loopback address to listen on.", check=_loopback_only)
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole effective configuration."""
@@ -211,12 +363,15 @@ class Config:
     audio: AudioConfig = field(default_factory=AudioConfig)
     vad: VadConfig = field(default_factory=VadConfig)
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
+    wake: WakeConfig = field(default_factory=WakeConfig)
     asr: AsrConfig = field(default_factory=AsrConfig)
     llm: LlmConfig = field(default_factory=LlmConfig)
+    llm_remote: LlmRemoteConfig = field(default_factory=LlmRemoteConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
     reply: ReplyConfig = field(default_factory=ReplyConfig)
     budgets: BudgetsConfig = field(default_factory=BudgetsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     skills: dict[str, dict[str, Any]] = field(
         default_factory=dict, metadata={"doc": "Per-skill settings, one section per skill name."}
     )
@@ -326,6 +481,10 @@ class _Builder:
         if (low is not None and value < low) or (high is not None and value > high):
             kind = "an integer" if hint is int else "a number"
             raise self.fail(path, f"{key} must be {self._range(kind, meta)}, got {_describe(value)}")
+        check = meta.get("check")
+        refused = check(value) if check is not None else None
+        if refused:
+            raise self.fail(path, f"{key} {refused}, got {_describe(value)}")
         return value
 
     @staticmethod

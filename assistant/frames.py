@@ -39,6 +39,20 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class WakeDetected:
+    """The wake word was heard; a command may follow without a pause."""
+
+    model: str
+    """Name of the wake word model that heard it, e.g. "okay_nabu"."""
+    phrase: str
+    """The wake phrase as people say it, e.g. "Okay Nabu"."""
+    probability: float
+    """The model's averaged probability when it crossed the cutoff."""
+    t: float
+    """Monotonic time of the end of the frame in which it was heard."""
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechEnded:
     """The endpointer decided the utterance is over."""
 
@@ -100,6 +114,11 @@ class ReplyAudio:
     """Samples per second of ``pcm``."""
     text: str = ""
     """The text this audio speaks."""
+
+    @property
+    def duration_s(self) -> float:
+        """How long the audio plays, in seconds."""
+        return len(self.pcm) / 2 / self.sample_rate if self.sample_rate > 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)

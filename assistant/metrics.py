@@ -35,6 +35,40 @@ class CacheCounters:
 
 
 @dataclass
+class PromptCounters:
+    """How much of its prompts the local model evaluated, and how much state it reused."""
+
+    requests: int = 0
+    """Generations whose prompt was measured."""
+    evaluated: int = 0
+    """Prompt tokens evaluated, summed."""
+    reused: int = 0
+    """Prompt tokens whose state was already there (the cached system prompt and tools), summed."""
+    last_evaluated: int = 0
+    """Prompt tokens the latest generation evaluated."""
+    last_reused: int = 0
+    """Prompt tokens the latest generation reused."""
+
+    def count(self, evaluated: int, prompt_tokens: int) -> None:
+        """Record one generation's prompt: ``evaluated`` of its ``prompt_tokens`` were new."""
+        self.requests += 1
+        self.last_evaluated = evaluated
+        self.last_reused = max(0, prompt_tokens - evaluated)
+        self.evaluated += evaluated
+        self.reused += self.last_reused
+
+    def snapshot(self) -> dict[str, int]:
+        """The counters as a plain dict."""
+        return {
+            "requests": self.requests,
+            "evaluated": self.evaluated,
+            "reused": self.reused,
+            "last_evaluated": self.last_evaluated,
+            "last_reused": self.last_reused,
+        }
+
+
+@dataclass
 class Metrics:
     """Counters shared by every session of one runtime; only the event loop's thread changes them."""
 
@@ -50,6 +84,10 @@ class Metrics:
     """Times the LLM was switched off for being slow."""
     tts_cache: CacheCounters = field(default_factory=CacheCounters)
     """The TTS phrase cache's own counters (it updates them)."""
+    response_cache: CacheCounters = field(default_factory=CacheCounters)
+    """The LLM response cache's own counters (it updates them)."""
+    llm_prompt: PromptCounters = field(default_factory=PromptCounters)
+    """Prompt tokens the local model evaluated and reused (it updates them)."""
 
     def count_turn(
         self, route: str, over_budget: Iterable[str], degraded: Iterable[str], *, failed: bool
@@ -72,4 +110,6 @@ class Metrics:
             "failures": self.failures,
             "skills_only_switches": self.skills_only_switches,
             "tts_cache": self.tts_cache.snapshot(),
+            "response_cache": self.response_cache.snapshot(),
+            "llm_prompt": self.llm_prompt.snapshot(),
         }

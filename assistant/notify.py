@@ -35,6 +35,9 @@ class Notifier:
         address = "\0" + self.address[1:] if self.address.startswith("@") else self.address
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                # Called on the event loop: a reader that is not reading must not block it
+                # (a full queue drops this message with a warning instead).
+                sock.setblocking(False)
                 sock.sendto(message.encode(), address)
         except OSError as exc:
             log.warning("cannot notify systemd at %s: %s", self.address, exc)

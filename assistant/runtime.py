@@ -14,7 +14,11 @@ from assistant import paths
 from assistant.asr import WhisperAsr
 from assistant.config import Config
 from assistant.degrade import SkillsOnlySwitch
+from assistant.llm.answerer import Answerer
 from assistant.llm.local import LocalLlm
+from assistant.llm.remote import RemoteLlm
+from assistant.llm.response_cache import ResponseCache
+from assistant.llm.tools import ToolSet
 from assistant.metrics import Metrics
 from assistant.models import resolve_model
 from assistant.skill.alerts import AlertService
@@ -57,6 +61,8 @@ class Runtime:
     """Counters of what turns did, for status and export."""
     skills_only: SkillsOnlySwitch = field(default_factory=SkillsOnlySwitch)
     """Whether the LLM is switched off for being slow (budgets.skills_only_after)."""
+    answerer: Answerer | None = None
+    """The language models (remote, local) with their tools and response cache; None = skills only."""
 
     def skill_context(self, skill: str) -> SkillContext:
         """The context handed to one skill's handlers."""
@@ -78,6 +84,8 @@ class Runtime:
         """Stop alerts, close HTTP clients, then release threads and databases."""
         await self.alerts.aclose()
         await self.http.aclose()
+        if self.answerer is not None and isinstance(self.answerer.remote, RemoteLlm):
+            await self.answerer.remote.aclose()
         self.close()
 
     def close(self) -> None:
@@ -105,9 +113,19 @@ async def start_runtime(
 ) -> Runtime:
     """Resolve, check and load every model in parallel, load skills, then warm the models."""
     data = paths.data_dir()
+    if config.wake.mode == "wake":
+        # Sessions load their own detector (it keeps per-stream state); a wrong name fails now.
+        resolve_model(config.wake.model, "wake", data)
     asr = WhisperAsr(resolve_model(config.asr.model, "asr", data), config.asr) if need_asr else None
-    llm = LocalLlm(resolve_model(config.llm.model, "llm", data), config.llm) if need_llm else None
+    remote = RemoteLlm(config.llm_remote, config.llm) if need_llm and config.llm_remote.url else None
+    # With a remote model the local one is only loaded as its fallback.
+    need_local = need_llm and (remote is None or config.llm_remote.fallback == "local")
     metrics = Metrics()
+    llm = (
+        LocalLlm(resolve_model(config.llm.model, "llm", data), config.llm, metrics.llm_prompt)
+        if need_local
+        else None
+    )
     tts = PiperTts(resolve_model(config.tts.voice, "tts", data), config.tts, metrics.tts_cache)
     timings: dict[str, float] = {}
     loads = [_timed_load("tts", tts.load, timings)]
@@ -117,14 +135,29 @@ async def start_runtime(
         loads.append(_timed_load("llm", llm.load, timings))
     await asyncio.gather(*loads)
     skills = load_skills()  # it logs each skill that fails to load
-    router = Router(IntentMatcher(skills.skills.values()), llm_available=llm is not None)
+    tools = ToolSet(skills.skills.values() if config.llm.tools else ())
+    answerer = None
+    if llm is not None or remote is not None:
+        answerer = Answerer(
+            tools,
+            llm,
+            remote,
+            cache=ResponseCache(
+                config.llm.response_cache_entries, config.llm.response_cache_ttl_s, metrics.response_cache
+            ),
+            first_token_timeout_s=config.llm_remote.first_token_timeout_ms / 1000,
+            retry_after_s=config.llm_remote.retry_after_s,
+            tool_gate=config.llm.tool_gate,
+        )
+    router = Router(IntentMatcher(skills.skills.values()), llm_available=answerer is not None)
     if warm:
         start = time.perf_counter()
         warmers = [tts.warm(fixed_phrases(config))]
         if asr is not None:
             warmers.append(asr.warm())
         if llm is not None:
-            warmers.append(llm.warm())
+            # A cache shared by every state folder: the key says which model and prompt it is for.
+            warmers.append(llm.warm(tools, config.llm.system_prompt, paths.cache_dir() / "llm-prompt"))
         await asyncio.gather(*warmers)
         timings["warm"] = round((time.perf_counter() - start) * 1000, 1)
     store = await asyncio.to_thread(KeyValueStore, state_dir)
@@ -144,6 +177,7 @@ async def start_runtime(
         http,
         load_ms=timings,
         metrics=metrics,
+        answerer=answerer,
     )
 
 
@@ -157,5 +191,8 @@ def fixed_phrases(config: Config) -> list[str]:
         reply.too_slow,
         reply.skills_only,
         reply.skill_timeout,
+        reply.tool_error,
+        reply.llm_unavailable,
+        reply.llm_lost,
     )
     return [piece for text in texts for piece in split_pieces(text)]

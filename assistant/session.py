@@ -10,15 +10,23 @@ from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant import paths
 from assistant.asr import Recognition
 from assistant.audio.sinks import Sink
-from assistant.frames import AudioChunk, SpeechEnded
+from assistant.config import WakeConfig
+from assistant.frames import AudioChunk, Intent, SpeechEnded, WakeDetected
 from assistant.listen.endpoint import Endpointer, EndpointSettings
 from assistant.listen.vad import Vad
+from assistant.listen.wake import WakeWordDetector
 from assistant.listening import Listener
-from assistant.llm.prompt import build_messages
+from assistant.llm.answerer import AnswerLost, LlmUnavailable
+from assistant.llm.decision import DecisionError, LlmEvent, ToolRequest
+from assistant.llm.memory import Conversation
+from assistant.llm.prompt import Exchange, Prompt
+from assistant.llm.tools import SEPARATOR, ToolCallError
+from assistant.models import resolve_model
 from assistant.runtime import Runtime
-from assistant.skill.api import Reply
+from assistant.skill.api import IntentSpec, Reply
 from assistant.speak.chunker import SentenceChunker, split_pieces
 from assistant.speak.sounds import load_sound
 from assistant.trace import Trace
@@ -45,9 +53,14 @@ class TurnResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     budget_exceeded: list[str] = field(default_factory=list)
     degraded: list[str] = field(default_factory=list)
-    """Degrade actions taken, in order: "filler", "llm_cancelled", "skills_only"."""
+    """What did not go the plain way, in order: "filler", "llm_cancelled", "skills_only",
+    "cached", "remote_down", "tool_rejected", "llm_unavailable", "capped"."""
     truncated: bool = False
     error: str | None = None
+    tool_call: ToolRequest | None = None
+    """The tool the model chose, as it asked for it (``skill``/``action``/``slots`` say what ran)."""
+    follow_up: bool = False
+    """The reply asked something (a skill's Reply(follow_up=True)): listen for the answer."""
     trace: Trace | None = field(default=None, repr=False)
     """The turn's raw timestamps (not part of the JSON contract; the bench plots them)."""
 
@@ -64,6 +77,8 @@ class TurnResult:
             "budget_exceeded": self.budget_exceeded,
             "degraded": self.degraded,
         }
+        if self.tool_call is not None:
+            out["tool_call"] = {"name": self.tool_call.name, "arguments": self.tool_call.arguments}
         if self.truncated:
             out["truncated"] = True
         if self.error:
@@ -79,12 +94,27 @@ class _Aside(str):
 class Session:
     """Listens on a source, runs each utterance as a turn, and speaks replies into a sink."""
 
-    def __init__(self, runtime: Runtime, sink: Sink, name: str = "local") -> None:
+    def __init__(
+        self, runtime: Runtime, sink: Sink, name: str = "local", *, wake: WakeConfig | None = None
+    ) -> None:
         self.runtime = runtime
         self.sink = sink
         self.name = name
         self._speaking = asyncio.Lock()
         cfg = runtime.config
+        self.conversation = Conversation(cfg.llm.memory_s, cfg.llm.memory_turns)
+        """Recent exchanges the model sees, so follow-ups work."""
+        self.wake = cfg.wake if wake is None else wake
+        """Wake word, listening mode and follow-up settings (config, unless the caller chose)."""
+        # Loaded now, so that a wrong name fails at start and not at the first wake word.
+        self._chime = load_sound(self.wake.chime) if self.wake.chime else None
+        detector = None
+        if self.wake.mode == "wake":
+            detector = WakeWordDetector(
+                resolve_model(self.wake.model, "wake", paths.data_dir()),
+                probability_cutoff=self.wake.probability_cutoff,
+                refractory_s=self.wake.refractory_s,
+            )
         endpointer = Endpointer(
             EndpointSettings(
                 pre_roll_ms=cfg.endpoint.pre_roll_ms,
@@ -100,7 +130,31 @@ class Session:
             lambda text: runtime.router.route(text, runtime.now()).route == "skill",
             partial_after_ms=cfg.endpoint.partial_after_ms,
             complete_command_ms=cfg.endpoint.complete_command_ms,
+            mode=self.wake.mode,
+            detector=detector,
+            no_speech_timeout_s=self.wake.no_speech_timeout_s,
+            on_wake=self._woken,
         )
+
+    async def _woken(self, wake: WakeDetected) -> None:
+        """The wake word was heard: chime (the command may already be coming)."""
+        if self._chime is not None:
+            await self.sink.play(self._chime)
+
+    async def push_to_talk(self, seconds: float | None = None) -> None:
+        """Listen for one command without the wake word (a button, the control socket); chimes."""
+        self.listener.open_window(self.wake.no_speech_timeout_s if seconds is None else seconds)
+        if self._chime is not None:
+            await self.sink.play(self._chime)
+
+    def _follow_up(self, result: TurnResult) -> None:
+        """After a spoken reply has played, listen for a while without the wake word."""
+        how = self.wake.follow_up
+        if not result.reply or how == "never":
+            return
+        if how == "questions" and not (result.follow_up or result.reply.rstrip().endswith("?")):
+            return
+        self.listener.open_window(self.wake.follow_up_s)
 
     async def utterances(self, source: AsyncIterable[AudioChunk]) -> AsyncGenerator[SpeechEnded, None]:
         """Cut the source's audio into utterances (VAD, endpointer, early end on complete commands)."""
@@ -134,6 +188,7 @@ class Session:
             return TurnResult("", "none", truncated=speech.truncated)
         result = await self.handle_text(heard.text, trace)
         result.truncated = speech.truncated
+        self._follow_up(result)
         return result
 
     async def handle_text(self, text: str, trace: Trace | None = None) -> TurnResult:
@@ -160,20 +215,31 @@ class Session:
         except Exception as exc:
             log.exception("turn failed")
             return await self._fail(result, trace, exc)
+        self._remember(result)
         return self._finish(result, trace)
+
+    def _remember(self, result: TurnResult) -> None:
+        """Keep the exchange for follow-ups: what was asked, what ran, what was said."""
+        if result.route == "none" or not result.reply or "tool_rejected" in result.degraded:
+            return
+        tool = result.tool_call
+        if tool is None and result.skill is not None and result.action is not None:
+            tool = ToolRequest(f"{result.skill}{SEPARATOR}{result.action}", dict(result.slots))
+        self.conversation.add(Exchange(result.transcript, result.reply, tool))
 
     async def _answer(self, decision: Decision, text: str, result: TurnResult, trace: Trace) -> None:
         if decision.route == "none":
             # Heard something but no words: say so (or stay silent when configured empty).
             result.reply = await self._speak(_pieces_of(self.runtime.config.reply.not_heard), trace)
         elif decision.route == "skill":
-            result.reply = await self._speak(self._skill_reply(decision, trace), trace)
+            result.reply = await self._speak(self._skill_reply(decision, trace, result), trace)
         elif self.runtime.skills_only.active():
             # The LLM has been too slow lately: answer at once instead of making people wait.
             result.degraded.append("skills_only")
             result.reply = await self._speak(_pieces_of(self.runtime.config.reply.skills_only), trace)
         else:
-            result.reply = await self._speak(self._llm_reply(text, trace, result), trace)
+            cap_s = self.runtime.config.llm.max_spoken_s
+            result.reply = await self._speak(self._llm_reply(text, trace, result), trace, cap_s, result)
 
     async def _stop_what_sounds(self) -> bool:
         """Stop ringing alerts, else music; True when something was stopped."""
@@ -192,31 +258,42 @@ class Session:
                 await self.sink.play(load_sound(sound))
             await self._speak(_pieces_of(text), Trace())
 
-    async def _skill_reply(self, decision: Decision, trace: Trace) -> AsyncGenerator[str, None]:
+    async def _skill_reply(
+        self, decision: Decision, trace: Trace, result: TurnResult
+    ) -> AsyncGenerator[str, None]:
         assert decision.intent is not None and decision.spec is not None
-        context = self.runtime.skill_context(decision.intent.skill)
-        timeout_s = self.runtime.config.budgets.skill_timeout_ms / 1000
-        try:
-            async with asyncio.timeout(timeout_s):
-                reply = await decision.spec.handler(context, dict(decision.intent.slots))
-        except TimeoutError:
-            log.error(
-                "skill %s.%s took longer than %.1f s; cancelled",
-                decision.intent.skill,
-                decision.intent.action,
-                timeout_s,
-            )
-            reply = Reply(self.runtime.config.reply.skill_timeout)
+        reply = await self._run_skill(decision.spec, decision.intent)
+        result.follow_up = reply.follow_up
         if reply.sound:
             trace.mark("first_audio_out", await self.sink.play(load_sound(reply.sound)))
         async for piece in _pieces_of(reply.text):
             yield piece
 
+    async def _run_skill(self, spec: IntentSpec, intent: Intent) -> Reply:
+        """Run a skill's handler within budgets.skill_timeout_ms; its side effects void cached answers."""
+        context = self.runtime.skill_context(intent.skill)
+        timeout_s = self.runtime.config.budgets.skill_timeout_ms / 1000
+        try:
+            async with asyncio.timeout(timeout_s):
+                reply = await spec.handler(context, dict(intent.slots))
+        except TimeoutError:
+            log.error(
+                "skill %s.%s took longer than %.1f s; cancelled", intent.skill, intent.action, timeout_s
+            )
+            reply = Reply(self.runtime.config.reply.skill_timeout)
+        finally:
+            answerer = self.runtime.answerer
+            if spec.side_effects and answerer is not None:
+                # Something changed in the world: an answer cached before may now be wrong.
+                answerer.cache.clear()
+        return reply
+
     async def _llm_reply(self, text: str, trace: Trace, result: TurnResult) -> AsyncGenerator[str, None]:
-        """The LLM's answer in pieces, acting on its budgets: a filler when it is slow to start,
-        and a cut (generation stopped, reply.too_slow said) past budgets.llm_hard_limit_ms."""
-        llm = self.runtime.llm
-        assert llm is not None
+        """The model's answer in pieces, or the reply of the tool it chose; acting on budgets:
+        a filler when it is slow to start, a cut (generation stopped, reply.too_slow said) past
+        budgets.llm_hard_limit_ms."""
+        answerer = self.runtime.answerer
+        assert answerer is not None
         config = self.runtime.config
         budgets = config.budgets
         start = trace.marks.get("route", time.monotonic())
@@ -226,10 +303,13 @@ class Session:
         # answer waits for the speaker (a long answer read out live is not a slow model).
         allowance = budgets.llm_hard_limit_ms / 1000
         chunker = SentenceChunker()
-        stream = llm.stream(build_messages(config.llm.system_prompt, text))
-        pending: asyncio.Future[str | None] | None = None
+        prompt = Prompt(config.llm.system_prompt, text, self.conversation.recent())
+        stream = answerer.decide(prompt, result.degraded)
+        pending: asyncio.Future[LlmEvent | None] | None = None
         answered = False  # a piece of the answer (not the filler) has been handed on
         cut = False
+        request: ToolRequest | None = None
+        failure: str | None = None
         try:
             while True:
                 if pending is None:
@@ -250,11 +330,29 @@ class Session:
                     filler = []
                     continue
                 finished, pending = pending, None
-                token = finished.result()  # an error from the model ends the turn as a failure
-                if token is None:
+                try:
+                    event = finished.result()  # other errors from the model end the turn as a failure
+                except LlmUnavailable as exc:
+                    log.warning("no language model can answer: %s", exc)
+                    result.degraded.append("llm_unavailable")
+                    failure = config.reply.llm_unavailable
+                    break
+                except AnswerLost as exc:
+                    log.warning("the remote model failed mid-answer: %s", exc)
+                    failure = config.reply.llm_lost
+                    break
+                except DecisionError as exc:
+                    log.warning("the model's decision could not be read: %s", exc)
+                    result.degraded.append("tool_rejected")
+                    failure = config.reply.tool_error
+                    break
+                if event is None:
                     break
                 trace.mark("llm_first_token")
-                for piece in chunker.push(token):
+                if isinstance(event, ToolRequest):
+                    request = event
+                    continue
+                for piece in chunker.push(event.text):
                     answered = True
                     yield piece
             if cut:
@@ -277,17 +375,79 @@ class Session:
             await stream.aclose()
         for piece in chunker.flush():
             yield piece
+        if failure is not None:
+            for piece in split_pieces(failure):
+                yield piece
+            return
+        if request is not None:
+            async for piece in self._tool_reply(request, prompt, result):
+                yield piece
 
-    async def _speak(self, pieces: AsyncGenerator[str, None], trace: Trace) -> str:
-        """Synthesize and play pieces as they come, while later ones are still being produced."""
+    async def _tool_reply(
+        self, request: ToolRequest, prompt: Prompt, result: TurnResult
+    ) -> AsyncGenerator[str, None]:
+        """Check the model's tool call like a spoken command's slots, run it, say its reply."""
+        answerer = self.runtime.answerer
+        assert answerer is not None
+        config = self.runtime.config
+        try:
+            intent, tool = answerer.tools.resolve(request.name, request.arguments, self.runtime.now())
+        except ToolCallError as exc:
+            # Nothing ran: an unknown tool or bad arguments never reach a handler.
+            log.warning("rejected the model's tool call %s %s: %s", request.name, request.arguments, exc)
+            result.degraded.append("tool_rejected")
+            for piece in split_pieces(config.reply.tool_error):
+                yield piece
+            return
+        result.skill, result.action, result.slots = intent.skill, intent.action, dict(intent.slots)
+        result.tool_call = request
+        reply = await self._run_skill(tool.spec, intent)
+        result.follow_up = reply.follow_up
+        text = reply.text
+        if config.llm.phrase_tool_results and text:
+            text = await self._phrase(prompt, request, text) or text
+        if reply.sound:
+            await self.sink.play(load_sound(reply.sound))
+        for piece in split_pieces(text):
+            yield piece
+
+    async def _phrase(self, prompt: Prompt, request: ToolRequest, outcome: str) -> str:
+        """Ask the model to say a tool's outcome in its own words (llm.phrase_tool_results)."""
+        answerer = self.runtime.answerer
+        assert answerer is not None
+        history = (*prompt.history, Exchange(prompt.user, outcome, request))
+        ask = Prompt(prompt.system, f"The tool said: {outcome} Tell me that in one short sentence.", history)
+        words: list[str] = []
+        try:
+            async with contextlib.aclosing(answerer.decide(ask, [])) as events:
+                async for event in events:
+                    if not isinstance(event, ToolRequest):
+                        words.append(event.text)
+        except Exception:
+            log.exception("phrasing the tool's result failed; saying the skill's reply")
+            return ""
+        return "".join(words).strip()
+
+    async def _speak(
+        self,
+        pieces: AsyncGenerator[str, None],
+        trace: Trace,
+        cap_s: float | None = None,
+        result: TurnResult | None = None,
+    ) -> str:
+        """Synthesize and play pieces as they come, while later ones are still being produced;
+        past ``cap_s`` seconds of audio the rest is neither synthesized nor said."""
         queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=_SPEAK_QUEUE)
         spoken: list[str] = []
+        capped = False
 
         async def produce() -> None:
-            # aclosing: when speaking fails, the producer (an LLM stream) must stop now, not
-            # whenever the garbage collector finalizes it.
+            # aclosing: when speaking fails or is capped, the producer (an LLM stream) must stop
+            # now, not whenever the garbage collector finalizes it.
             async with contextlib.aclosing(pieces):
                 async for piece in pieces:
+                    if capped:
+                        break
                     if not isinstance(piece, _Aside):
                         trace.mark("first_reply_text")
                     await queue.put(piece)
@@ -296,13 +456,23 @@ class Session:
             await queue.put(None)
 
         async def consume() -> None:
+            nonlocal capped
             tts = self.runtime.tts
+            said_s = 0.0
             while (piece := await queue.get()) is not None:
+                if capped:
+                    continue  # drain what was queued so the producer can finish
                 audio = await tts.synthesize(piece)
                 started = await self.sink.play(audio)
                 if not isinstance(piece, _Aside):
                     trace.mark("first_audio_out", started)
                 spoken.append(piece)
+                said_s += audio.duration_s
+                if cap_s is not None and said_s >= cap_s:
+                    capped = True
+                    log.info("answer capped after %.1f s of speech (llm.max_spoken_s)", said_s)
+                    if result is not None:
+                        result.degraded.append("capped")
 
         async with asyncio.TaskGroup() as group:
             group.create_task(produce())
@@ -350,7 +520,7 @@ async def _pieces_of(text: str) -> AsyncGenerator[str, None]:
         yield piece
 
 
-async def _cancel_and_wait(task: asyncio.Future[str | None]) -> None:
+async def _cancel_and_wait(task: asyncio.Future[Any]) -> None:
     """Cancel ``task`` and wait until it has ended; a cancellation of our own still propagates."""
     task.cancel()
     await asyncio.wait({task})

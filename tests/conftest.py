@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import BudgetsConfig, Config
+from assistant.config import BudgetsConfig, Config, LlmConfig, WakeConfig
 from assistant.runtime import Runtime, start_runtime
 
 DATA = Path(__file__).parent / "data"
@@ -19,7 +19,13 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     """The real embedded models (whisper tiny.en, SmolLM2, piper joe) and built-in skills."""
     state = tmp_path_factory.mktemp("state")
     # A busy CI machine must not turn a slow answer into a cut one; test_budgets tests the cut.
-    config = Config(budgets=BudgetsConfig(llm_hard_limit_ms=120_000))
+    # Tests feed plain commands: every utterance is one (tests/test_wake.py picks wake mode).
+    # No response cache: tests that ask the same question count the model's requests.
+    config = Config(
+        budgets=BudgetsConfig(llm_hard_limit_ms=120_000),
+        wake=WakeConfig(mode="always"),
+        llm=LlmConfig(response_cache_entries=0),
+    )
     rt = asyncio.run(start_runtime(config, state_dir=state))
     yield rt
     rt.close()

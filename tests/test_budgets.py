@@ -7,11 +7,14 @@ import dataclasses
 import time
 from typing import Any
 
+from assistant import paths
 from assistant.audio.sinks import MemorySink
 from assistant.bench.runner import TurnRecord, summarize
 from assistant.config import BudgetsConfig, Config
 from assistant.degrade import SkillsOnlySwitch
+from assistant.llm.answerer import Answerer
 from assistant.llm.local import LocalLlm
+from assistant.llm.response_cache import ResponseCache
 from assistant.metrics import Metrics
 from assistant.runtime import Runtime
 from assistant.session import Session
@@ -72,10 +75,18 @@ async def test_past_the_hard_limit_generation_stops_and_the_too_slow_line_is_sai
     # A model allowed to write for a long time, so only the cut can end it quickly.
     llm = LocalLlm(runtime.llm.model_path, dataclasses.replace(runtime.config.llm, max_tokens=4096))
     await asyncio.to_thread(llm.load)
+    assert runtime.answerer is not None
+    # Its system prompt evaluated (restored from the cache) like any started model's: a cut
+    # cannot stop llama.cpp in the middle of evaluating a prompt, only between tokens.
+    await llm.warm(runtime.answerer.tools, runtime.config.llm.system_prompt, paths.cache_dir() / "llm-prompt")
     try:
         too_slow = runtime.config.reply.too_slow
         for limit_ms in (1, 400):
-            rt = dataclasses.replace(with_budgets(runtime, llm_hard_limit_ms=limit_ms), llm=llm)
+            assert runtime.answerer is not None
+            answerer = Answerer(runtime.answerer.tools, llm, cache=ResponseCache(0, 0))
+            rt = dataclasses.replace(
+                with_budgets(runtime, llm_hard_limit_ms=limit_ms), llm=llm, answerer=answerer
+            )
             sink = MemorySink()
             start = time.monotonic()
             result = await Session(rt, sink).handle_text(STORY)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import wave
 from pathlib import Path
 
@@ -127,10 +129,36 @@ def test_usage_error_exits_2(tmp_path: Path) -> None:
     assert "usage:" in proc.stderr
 
 
-def test_run_without_a_device_names_it_and_lists_devices(tmp_path: Path) -> None:
+def test_run_without_its_microphone_names_it_lists_devices_and_keeps_running(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text('audio:\n  input_device: "Imaginary USB Mic"\n')
-    proc = assistant("--config", str(config), "run", tmp=tmp_path, timeout=60)
-    assert proc.returncode == 1
-    assert "Imaginary USB Mic" in proc.stderr
-    assert "available input devices" in proc.stderr
+    config.write_text('audio:\n  input_device: "Imaginary USB Mic"\nwake: {mode: always}\n')
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_RUNTIME_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "--config", str(config), "run"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+            if "Listening" in line:  # models loaded, signals handled
+                break
+        text = "".join(seen)
+        assert "Imaginary USB Mic" in text and "available input devices" in text, text
+        # Degraded, not dead: it waits for the microphone (and answers SIGTERM cleanly).
+        time.sleep(1)
+        assert proc.poll() is None, "".join(seen)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -6,8 +6,10 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
+import inspect
 import logging
 import math
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -20,7 +22,11 @@ from .dsp import Resampler, frames, pcm_to_int16, to_mono
 
 __all__ = [
     "PORTAUDIO_MISSING",
+    "RETRY_FIRST_S",
+    "RETRY_MAX_S",
+    "STALL_S",
     "AudioSource",
+    "Backoff",
     "BufferSource",
     "DeviceSource",
     "PcmStreamSource",
@@ -36,6 +42,14 @@ PORTAUDIO_MISSING = (
 )
 
 _FRAME_S = FRAME_MS / 1000.0
+
+RETRY_FIRST_S = 1.0
+"""First wait before reopening a missing or lost device; it doubles on each failure."""
+RETRY_MAX_S = 30.0
+"""Longest wait between attempts to reopen a device."""
+STALL_S = 2.0
+"""A microphone that delivers no block for this long is taken as lost and reopened."""
+_POLL_S = 0.25
 
 
 class AudioSource(Protocol):
@@ -265,8 +279,38 @@ def _wake(queue: asyncio.Queue[Any]) -> None:
                 queue.get_nowait()
 
 
+class Backoff:
+    """Delays between attempts to reach a device: ``first`` seconds, doubling up to ``maximum``."""
+
+    def __init__(self, first: float = RETRY_FIRST_S, maximum: float = RETRY_MAX_S) -> None:
+        if first <= 0 or maximum < first:
+            raise ValueError(f"invalid retry delays: first {first} s, maximum {maximum} s")
+        self.first = first
+        self.maximum = maximum
+        self._next = first
+
+    def next(self) -> float:
+        """The delay before the next attempt; each call doubles the one after, up to the maximum."""
+        delay = self._next
+        self._next = min(self.maximum, delay * 2)
+        return delay
+
+    def reset(self) -> None:
+        """The device works again: the next failure waits ``first`` seconds."""
+        self._next = self.first
+
+
+_Block = tuple[bytes, float]
+
+
 class DeviceSource:
-    """A microphone through a sounddevice-shaped backend, yielding 16 kHz mono frames."""
+    """A microphone through a sounddevice-shaped backend, yielding 16 kHz mono frames.
+
+    Iteration survives the device: when it cannot be opened, or it is lost (the stream ends or
+    no block arrives for ``stall_s``), the stream is closed and reopened with backoff while the
+    iterator simply waits, so a consumer never sees a device error. ``state`` and
+    ``state_reason`` say what is going on; counters say what was lost.
+    """
 
     def __init__(
         self,
@@ -275,47 +319,138 @@ class DeviceSource:
         sample_rate: int = SAMPLE_RATE,
         backend: Any = None,
         queue_frames: int = 100,
+        retry_s: float = RETRY_FIRST_S,
+        retry_max_s: float = RETRY_MAX_S,
+        stall_s: float = STALL_S,
     ) -> None:
         if queue_frames <= 0:
             raise ValueError(f"queue_frames must be positive, got {queue_frames}")
+        if stall_s <= 0:
+            raise ValueError(f"stall_s must be positive, got {stall_s}")
         self.device = device
         self.sample_rate = sample_rate
         """The rate asked of the device first; output is always 16 kHz."""
         self.rate: int | None = None
         """The rate the device was actually opened at."""
-        self.dropped = 0
-        """Device blocks discarded because the consumer fell behind (queue full)."""
+        self.state = "starting"
+        """"starting", "listening" (audio arrives), "degraded" (absent or lost; retrying) or "closed"."""
+        self.state_reason: str | None = None
+        """Why the state is "degraded", e.g. "no microphone (…)"; None otherwise."""
         self.overflows = 0
         """Callbacks in which the backend reported a status problem (e.g. input overflow)."""
+        self.reopens = 0
+        """Times the device was opened again after an open failed or the stream was lost."""
+        self.open_failures = 0
+        """Attempts to open the device that failed."""
+        self.stall_s = stall_s
+        """No block for this long means the device is lost."""
         self._backend = backend
-        self._queue: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue(maxsize=queue_frames)
+        self._backoff = Backoff(retry_s, retry_max_s)
+        self._queue: asyncio.Queue[_Block | None] = asyncio.Queue(maxsize=queue_frames)
+        self._max_in_flight = queue_frames
         self._stream: Any = None
         self._closed = False
+        self._closed_event = asyncio.Event()
+        self._generation = 0
+        self._attempted = False
+        self._last_block_t = 0.0
+        self._lost: str | None = None
+        self._logged_failure: str | None = None
+        self._dropped = 0
+        # Blocks handed to the loop but not yet queued: bounded, so a stalled loop cannot pile up
+        # callbacks without limit. Touched from the audio thread, hence the lock.
+        self._in_flight = 0
+        self._dropped_in_callback = 0
+        self._thread_lock = threading.Lock()
+
+    @property
+    def dropped_frames(self) -> int:
+        """Device blocks (30 ms each) thrown away because the consumer fell behind."""
+        return self._dropped + self._dropped_in_callback
+
+    @property
+    def dropped(self) -> int:
+        """The same as dropped_frames (its older name)."""
+        return self.dropped_frames
+
+    def health(self) -> dict[str, Any]:
+        """State and counters as plain values, for status reports and metrics."""
+        return {
+            "state": self.state,
+            "reason": self.state_reason,
+            "device": self.device,
+            "rate": self.rate,
+            "dropped_frames": self.dropped_frames,
+            "overflows": self.overflows,
+            "reopens": self.reopens,
+            "open_failures": self.open_failures,
+        }
 
     async def start(self) -> None:
-        """Open and start the device; the first iteration does this if not called."""
+        """Open and start the device now, or raise AudioDeviceError naming it and the devices there are.
+
+        Iteration calls this itself and keeps retrying; call it first to learn at once.
+        """
         if self._stream is not None:
             return
         if self._closed:
-            raise AudioDeviceError(f"input device {self.device!r} is already closed")
-        backend = self._backend if self._backend is not None else load_sounddevice()
+            raise AudioDeviceError(f"input device {_name(self.device)} is already closed")
+        retry = self._attempted
+        self._attempted = True
+        self._generation += 1
+        generation = self._generation
         loop = asyncio.get_running_loop()
-        callback = functools.partial(self._callback, loop)
-        self._stream, self.rate = await asyncio.to_thread(self._open, backend, callback)
+        try:
+            backend = self._backend if self._backend is not None else load_sounddevice()
+            callback = functools.partial(self._callback, loop, generation)
+            finished = functools.partial(self._finished, loop, generation)
+            stream, rate = await asyncio.to_thread(self._open, backend, callback, finished, retry)
+        except AudioDeviceError as e:
+            self._failed(str(e))
+            raise
+        if self._closed or generation != self._generation:
+            await asyncio.to_thread(_stop_and_close, stream)
+            raise AudioDeviceError(f"input device {_name(self.device)} was closed while opening")
+        self._stream, self.rate = stream, rate
+        self._last_block_t = time.monotonic()
+        self._lost = None
+        if retry:
+            self.reopens += 1
+            log.info("microphone %s is back (opened at %d Hz)", _name(self.device), rate)
+        self._logged_failure = None
 
-    def _open(self, backend: Any, callback: Any) -> tuple[Any, int]:
+    def _failed(self, message: str) -> None:
+        self.open_failures += 1
+        self.state = "degraded"
+        self.state_reason = f"no microphone ({message})"
+        if message != self._logged_failure:
+            # Once per distinct problem: a retry every 30 s must not flood the journal.
+            log.warning("no microphone: %s; retrying in the background", message)
+            self._logged_failure = message
+        else:
+            log.debug("microphone still unavailable: %s", message)
+
+    def _open(self, backend: Any, callback: Any, finished: Any, retry: bool) -> tuple[Any, int]:
+        if retry:
+            _refresh_devices(backend)
+        # The finished callback tells at once that a stream ended; a backend without it is polled.
+        takes_finished = _accepts(backend.RawInputStream, "finished_callback")
+        extra = {"finished_callback": finished} if takes_finished else {}
         errors: list[str] = []
         rates = [self.sample_rate]
         for rate in _candidate_rates(rates, lambda: _default_rate(backend, self.device, "input")):
             try:
-                stream = backend.RawInputStream(
-                    samplerate=rate,
-                    blocksize=rate * FRAME_MS // 1000,
-                    device=self.device,
-                    channels=1,
-                    dtype="int16",
-                    callback=callback,
-                )
+                with _PORTAUDIO_LOCK:
+                    stream = backend.RawInputStream(
+                        samplerate=rate,
+                        blocksize=rate * FRAME_MS // 1000,
+                        device=self.device,
+                        channels=1,
+                        dtype="int16",
+                        callback=callback,
+                        **extra,
+                    )
+                    _OPEN_STREAMS.add(stream)
             except Exception as e:
                 errors.append(f"at {rate} Hz: {e}")
                 continue
@@ -323,8 +458,7 @@ class DeviceSource:
                 stream.start()
             except Exception as e:
                 errors.append(f"start at {rate} Hz: {e}")
-                with contextlib.suppress(Exception):
-                    stream.close()
+                _stop_and_close(stream)
                 continue
             return stream, rate
         raise AudioDeviceError(
@@ -333,44 +467,125 @@ class DeviceSource:
         )
 
     def _callback(
-        self, loop: asyncio.AbstractEventLoop, indata: Any, frames: int, time_info: Any, status: Any
+        self,
+        loop: asyncio.AbstractEventLoop,
+        generation: int,
+        indata: Any,
+        frames: int,
+        time_info: Any,
+        status: Any,
     ) -> None:
         # Runs on the audio thread: copy the buffer (it is reused) and never raise.
         t = time.monotonic()
+        with self._thread_lock:
+            if self._in_flight >= self._max_in_flight:
+                self._dropped_in_callback += 1
+                return
+            self._in_flight += 1
         try:
-            loop.call_soon_threadsafe(self._push, bytes(indata), t, bool(status))
+            loop.call_soon_threadsafe(self._push, generation, bytes(indata), t, bool(status))
         except Exception:
-            return  # the loop is closing; nobody is listening any more
+            with self._thread_lock:
+                self._in_flight -= 1  # the loop is closing; nobody is listening any more
 
-    def _push(self, data: bytes, t: float, status: bool) -> None:
+    def _finished(self, loop: asyncio.AbstractEventLoop, generation: int) -> None:
+        # Runs on the audio thread when the stream ends: by our own stop, or because the device went.
+        with contextlib.suppress(Exception):
+            loop.call_soon_threadsafe(self._stream_ended, generation)
+
+    def _stream_ended(self, generation: int) -> None:
+        if generation == self._generation and self._stream is not None and self._lost is None:
+            self._lost = "the stream stopped"
+            _wake(self._queue)
+
+    def _push(self, generation: int, data: bytes, t: float, status: bool) -> None:
+        with self._thread_lock:
+            self._in_flight -= 1
+        if generation != self._generation or self._closed:
+            return  # from a stream already given up on
         if status:
             self.overflows += 1
-        if self._closed:
-            return
+        self._last_block_t = t
         try:
             self._queue.put_nowait((data, t))
         except asyncio.QueueFull:
-            self.dropped += 1
+            self._dropped += 1
 
     async def __aiter__(self) -> AsyncIterator[AudioChunk]:
-        """Yield 30 ms frames until aclose(); each ``t`` is when its device block arrived."""
-        await self.start()
-        assert self.rate is not None
-        resampler = Resampler(self.rate, SAMPLE_RATE)
-        framer = _Framer()
+        """Yield 30 ms frames until aclose(); each ``t`` is when its device block arrived.
+
+        A missing or lost device never ends the iteration: it waits, retrying with backoff.
+        """
         while not self._closed:
-            item = await self._queue.get()
-            if item is None:
-                return
-            data, t = item
-            if self.rate != SAMPLE_RATE:
-                data = resampler.process(pcm_to_int16(data)).tobytes()
-            for frame in framer.push(data):
-                yield AudioChunk(pcm=frame, t=t)
+            if self._stream is None:
+                if self._attempted:
+                    await self._sleep(self._backoff.next())
+                    if self._closed:
+                        return
+                with contextlib.suppress(AudioDeviceError):
+                    await self.start()
+                if self._stream is None:
+                    continue
+            assert self.rate is not None
+            resampler = Resampler(self.rate, SAMPLE_RATE) if self.rate != SAMPLE_RATE else None
+            framer = _Framer()
+            while (item := await self._next_block()) is not None:
+                if self.state != "listening":
+                    self.state, self.state_reason = "listening", None
+                    self._backoff.reset()
+                data, t = item
+                if resampler is not None:
+                    data = resampler.process(pcm_to_int16(data)).tobytes()
+                for frame in framer.push(data):
+                    yield AudioChunk(pcm=frame, t=t)
+            if not self._closed:
+                await self._give_up_stream()
+
+    async def _next_block(self) -> _Block | None:
+        """The next device block; None once the source is closed or the stream is lost."""
+        while not self._closed and self._lost is None:
+            try:
+                item = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                left = self._last_block_t + self.stall_s - time.monotonic()
+                if left <= 0:
+                    self._lost = f"no audio for {self.stall_s:g} s"
+                    break
+                try:
+                    # Wake now and then to see whether the backend says the stream has stopped.
+                    async with asyncio.timeout(min(left, _POLL_S)):
+                        item = await self._queue.get()
+                except TimeoutError:
+                    if getattr(self._stream, "active", True) is False:
+                        self._lost = "the stream stopped"
+                    continue
+            if item is not None:
+                return item
+        return None
+
+    async def _give_up_stream(self) -> None:
+        reason = self._lost or "the stream stopped"
+        self._generation += 1  # late callbacks from the old stream are ignored
+        stream, self._stream = self._stream, None
+        _clear(self._queue)  # the old stream's last blocks: a gap follows them anyway
+        self.state = "degraded"
+        self.state_reason = f"microphone lost ({reason})"
+        log.warning("microphone %s lost (%s); reopening it", _name(self.device), reason)
+        if stream is not None:
+            await asyncio.to_thread(_abort_and_close, stream)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait, but wake at once when the source is closed."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._closed_event.wait()
 
     async def aclose(self) -> None:
         """Stop and close the device, and end any iteration in progress."""
         self._closed = True
+        self._closed_event.set()
+        self._generation += 1
+        self.state, self.state_reason = "closed", None
         stream, self._stream = self._stream, None
         if stream is not None:
             await asyncio.to_thread(_stop_and_close, stream)
@@ -389,13 +604,74 @@ class DeviceSource:
         await self.aclose()
 
 
+# Streams we have open on any backend; PortAudio may only be re-initialised while there are none.
+_OPEN_STREAMS: set[Any] = set()
+# Serialises opening streams with re-initialising PortAudio, which happen on worker threads.
+_PORTAUDIO_LOCK = threading.Lock()
+
+
+def _refresh_devices(backend: Any) -> None:
+    """Let a device plugged in since start be found: PortAudio lists devices only when initialised.
+
+    Re-initialising closes every stream under its owner, so it happens only while none of ours is
+    open; meanwhile a device that kept its name (e.g. PipeWire's "default") is still reopened.
+    """
+    is_portaudio = backend is sys.modules.get("sounddevice")
+    try:
+        if not is_portaudio:
+            refresh = getattr(backend, "refresh_devices", None)
+            if callable(refresh):
+                refresh()
+            return
+        with _PORTAUDIO_LOCK:
+            if any(not getattr(s, "closed", True) for s in _OPEN_STREAMS):
+                return
+            try:
+                backend._terminate()
+            finally:
+                # Even after a failed terminate: PortAudio must be left initialised.
+                backend._initialize()
+    except Exception as e:
+        log.debug("refreshing the device list failed: %s", e)
+
+
+def _accepts(factory: Any, parameter: str) -> bool:
+    """Whether a stream factory takes ``parameter`` (a test double may take fewer than sounddevice)."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return parameter in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _clear(queue: asyncio.Queue[Any]) -> None:
+    while True:
+        try:
+            queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return
+
+
 def _stop_and_close(stream: Any) -> None:
     """Stop then close a backend stream, logging (not raising) failures during teardown."""
-    for step in ("stop", "close"):
-        try:
-            getattr(stream, step)()
-        except Exception as e:
-            log.warning("audio stream %s failed: %s", step, e)
+    _end(stream, ("stop", "close"))
+
+
+def _abort_and_close(stream: Any) -> None:
+    """Abort then close a stream whose device is gone: nothing is left worth playing out."""
+    _end(stream, ("abort" if callable(getattr(stream, "abort", None)) else "stop", "close"))
+
+
+def _end(stream: Any, steps: tuple[str, str]) -> None:
+    try:
+        for step in steps:
+            try:
+                getattr(stream, step)()
+            except Exception as e:
+                log.warning("audio stream %s failed: %s", step, e)
+    finally:
+        with _PORTAUDIO_LOCK:
+            _OPEN_STREAMS.discard(stream)
 
 
 def _candidate_rates(first: list[int], fallback: Any) -> Iterator[int]:

@@ -26,7 +26,8 @@ async def baseline_turn(runtime: Runtime, source: BufferSource, sink: Sink) -> T
     # A fixed end silence and nothing speculative: no partial transcripts, no early end.
     endpoint = dataclasses.replace(runtime.config.endpoint, silence_ms=END_SILENCE_MS, partial_after_ms=0)
     config = dataclasses.replace(runtime.config, endpoint=endpoint)
-    session = Session(dataclasses.replace(runtime, config=config), sink, name="baseline")
+    always = dataclasses.replace(config.wake, mode="always")  # one utterance, the command
+    session = Session(dataclasses.replace(runtime, config=config), sink, name="baseline", wake=always)
     async with contextlib.aclosing(session.utterances(source)) as utterances:
         speech = await anext(utterances, None)
     if speech is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import resource
 import time
 from collections import Counter
@@ -58,8 +59,9 @@ class TurnRecord:
 
 
 async def ours_turn(runtime: Runtime, source: BufferSource) -> TurnResult:
-    """One turn through exactly the daemon's session code."""
-    session = Session(runtime, NullSink(), name="bench")
+    """One turn through exactly the daemon's session code (every utterance a command: no wake word)."""
+    always = dataclasses.replace(runtime.config.wake, mode="always")
+    session = Session(runtime, NullSink(), name="bench", wake=always)
     async with contextlib.aclosing(session.utterances(source)) as utterances:
         async for speech in utterances:
             return await session.handle_speech(speech)
@@ -184,8 +186,9 @@ def report(records: list[TurnRecord]) -> dict[str, Any]:
     return out
 
 
-async def measure_idle(runtime: Runtime, seconds: float, *, seed: int = 1) -> dict[str, float]:
-    """CPU share of one core and memory while listening to quiet room noise for ``seconds``."""
+async def measure_idle(runtime: Runtime, seconds: float, *, seed: int = 1) -> dict[str, Any]:
+    """CPU share of one core and memory while listening to quiet room noise for ``seconds``
+    (in the configured listening mode: by default the wake word detector is what runs)."""
     rng = np.random.default_rng(seed)
     # Quiet room noise, about -50 dBFS: what an idle microphone hears.
     noise = rng.normal(0, 100, int(16000 * seconds)).clip(-32768, 32767).astype(np.int16)
@@ -198,9 +201,12 @@ async def measure_idle(runtime: Runtime, seconds: float, *, seed: int = 1) -> di
             turns += 1
     wall = time.monotonic() - start_wall
     cpu = _cpu_seconds() - start_cpu
+    detector = session.listener.detector
     return {
         "seconds": round(wall, 1),
         "cpu_percent_of_one_core": round(100 * cpu / wall, 2),
         "rss_mb": peak_rss_mb(),
         "false_turns": turns,
+        "mode": session.wake.mode,
+        "wake_detections": detector.detections if detector is not None else 0,
     }

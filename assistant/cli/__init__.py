@@ -18,6 +18,12 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument(
         "--state-dir", metavar="DIR", default=default, help="state directory (default: XDG state)"
     )
+    parser.add_argument(
+        "--runtime-dir",
+        metavar="DIR",
+        default=default,
+        help="where the control socket is (default: $RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/hearkend)",
+    )
     parser.add_argument("--log-format", choices=("text", "json"), default=default, help="log line format")
     parser.add_argument(
         "--log-level",
@@ -29,7 +35,7 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand registered."""
-    from assistant.cli import bench_cmd, config_cmd, models_cmd, skills_cmd, turns_cmd
+    from assistant.cli import bench_cmd, config_cmd, control_cmd, models_cmd, skills_cmd, turns_cmd
 
     parser = argparse.ArgumentParser(
         prog="assistant", description="hearkend: a local, private voice assistant."
@@ -46,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_cmd.register(sub, common)
     models_cmd.register(sub)
     skills_cmd.register(sub, common)
+    control_cmd.register(sub, common)
     return parser
 
 

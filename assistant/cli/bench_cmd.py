@@ -124,8 +124,9 @@ async def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _idle_text(idle: dict[str, float]) -> str:
+def _idle_text(idle: dict[str, Any]) -> str:
     return (
-        f"idle listening for {idle['seconds']:.0f} s: {idle['cpu_percent_of_one_core']:.2f}% of one core, "
-        f"peak RSS {idle['rss_mb']:.0f} MB, {idle['false_turns']:.0f} false turns"
+        f"idle listening ({idle['mode']} mode) for {idle['seconds']:.0f} s: "
+        f"{idle['cpu_percent_of_one_core']:.2f}% of one core, peak RSS {idle['rss_mb']:.0f} MB, "
+        f"{idle['false_turns']:.0f} false turns, {idle['wake_detections']:.0f} wake words"
     )

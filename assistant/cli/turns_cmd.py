@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
+import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from assistant import paths
 from assistant.audio.files import read_audio_file
@@ -36,6 +38,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--input", metavar="IN", help="listen to an audio file, or - for raw s16le 16 kHz mono PCM on stdin"
     )
     run.add_argument("--output", metavar="OUT.wav", help="write everything said to a WAV file")
+    run.add_argument(
+        "--no-wake", action="store_true", help="take every utterance as a command (wake.mode: always)"
+    )
     run.set_defaults(func=_run)
 
     process = sub.add_parser(
@@ -57,6 +62,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     ask.add_argument("text", help="what you would have said")
     ask.add_argument("--out", metavar="OUT.wav", help="write the spoken reply here")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument(
+        "--daemon",
+        action="store_true",
+        help="have the running daemon handle it (a timer it sets lives there; it speaks the reply)",
+    )
     ask.set_defaults(func=_ask)
 
     chat = sub.add_parser("chat", parents=[common], help="type to the assistant (same path after ASR)")
@@ -76,6 +86,12 @@ def _prepare(args: argparse.Namespace) -> tuple[Config, Path]:
     config = load_config(args.config)
     setup_logging(args.log_level or config.logging.level, args.log_format or config.logging.format)
     return config, paths.state_dir(args.state_dir)
+
+
+def stdin_pcm() -> BinaryIO:
+    """Standard input for a reader thread: unbuffered, and not sys.stdin itself. A thread blocked
+    reading sys.stdin.buffer holds its lock, and Python aborts at exit trying to close it."""
+    return open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
 
 
 def sample_path() -> Path:
@@ -110,7 +126,9 @@ async def process_audio(runtime: Runtime, pcm: bytes, out: str | None, *, realti
 async def process_source(runtime: Runtime, source: AudioSource, out: str | None) -> TurnResult:
     """Run the first utterance heard from ``source``; silence or noise alone make no turn."""
     sink: Sink = WavFileSink(Path(out)) if out else NullSink()
-    session = Session(runtime, sink, name="file")
+    # One utterance is the command: no wake word, whatever the config says for `run`.
+    always = dataclasses.replace(runtime.config.wake, mode="always")
+    session = Session(runtime, sink, name="file", wake=always)
     try:
         async with contextlib.aclosing(session.utterances(source)) as utterances:
             async for speech in utterances:
@@ -149,7 +167,7 @@ async def _process(args: argparse.Namespace) -> int:
         if args.rate <= 0 or args.channels <= 0:
             raise ConfigError(f"--rate and --channels must be positive, got {args.rate} and {args.channels}")
         async with _runtime(args, need_asr=True) as runtime:
-            source = PcmStreamSource(sys.stdin.buffer, sample_rate=args.rate, channels=args.channels)
+            source = PcmStreamSource(stdin_pcm(), sample_rate=args.rate, channels=args.channels)
             result = await process_source(runtime, source, args.out)
         _print_result(result, args.json, args.out)
         return 1 if result.error else 0
@@ -162,6 +180,8 @@ async def _process(args: argparse.Namespace) -> int:
 
 
 async def _ask(args: argparse.Namespace) -> int:
+    if args.daemon:
+        return await _ask_daemon(args)
     sink: Sink = WavFileSink(Path(args.out)) if args.out else NullSink()
     async with _runtime(args, need_asr=False) as runtime:
         try:
@@ -172,22 +192,57 @@ async def _ask(args: argparse.Namespace) -> int:
     return 1 if result.error else 0
 
 
+async def _ask_daemon(args: argparse.Namespace) -> int:
+    from assistant.cli import control_cmd
+
+    if args.out:
+        raise ConfigError("--out does not go with --daemon: the daemon speaks on its own output")
+    answer = await control_cmd.ask_daemon(args.text, args.runtime_dir)
+    if args.json:
+        print(json.dumps(answer, ensure_ascii=False))
+    else:
+        _print_result(control_cmd.turn_result(answer), as_json=False)
+    return 1 if answer.get("error") else 0
+
+
 async def _chat(args: argparse.Namespace) -> int:
     async with _runtime(args, need_asr=False) as runtime:
         session = Session(runtime, NullSink(), name="chat")
-        print("Type to the assistant; an empty line or Ctrl-D ends the chat.", file=sys.stderr)
+        print(
+            "Type to the assistant; /history shows what it remembers, /forget clears it; "
+            "an empty line or Ctrl-D ends the chat.",
+            file=sys.stderr,
+        )
         while True:
             print("you> ", end="", flush=True, file=sys.stderr)
             line = await asyncio.to_thread(sys.stdin.readline)
             if not line.strip():
                 return 0
+            if line.strip() in ("/history", "/forget"):
+                _chat_command(session, line.strip())
+                continue
             result = await session.handle_text(line)
             print(f"assistant> {result.reply}")
             timings = " ".join(f"{k}={v:.0f}ms" for k, v in result.timings_ms.items())
-            print(
-                f"  [{result.route}{' ' + str(result.skill) if result.skill else ''}] {timings}",
-                file=sys.stderr,
-            )
+            target = f" {result.skill}.{result.action}" if result.skill else ""
+            tool = " (tool call)" if result.tool_call is not None else ""
+            remembered = len(session.conversation.recent())
+            notes = f" {','.join(result.degraded)}" if result.degraded else ""
+            print(f"  [{result.route}{target}{tool}{notes}] {timings} memory={remembered}", file=sys.stderr)
+
+
+def _chat_command(session: Session, command: str) -> None:
+    """Show or clear the conversation memory the model sees."""
+    if command == "/forget":
+        session.conversation.clear()
+        print("(forgotten)")
+        return
+    exchanges = session.conversation.recent()
+    if not exchanges:
+        print("(nothing remembered)")
+    for exchange in exchanges:
+        did = f" [{exchange.tool.name} {json.dumps(exchange.tool.arguments)}]" if exchange.tool else ""
+        print(f"  you: {exchange.user}\n  assistant:{did} {exchange.answer}")
 
 
 def device_arg(value: str | None) -> str | int | None:
@@ -195,21 +250,90 @@ def device_arg(value: str | None) -> str | int | None:
     return int(value) if value is not None and value.isdigit() else value
 
 
-async def open_microphone(config: Config) -> DeviceSource:
-    """Open the configured microphone, or fail naming it and listing the devices there are."""
+def audio_backend(config: Config) -> Any:
+    """The configured sound-device backend: None for sounddevice (loaded on first use), or pipes."""
+    audio = config.audio
+    if audio.backend != "pipe":
+        return None  # sounddevice is imported only when a device is opened: PortAudio may be absent
+    from assistant.audio.pipe_device import PipeBackend
+
+    return PipeBackend(audio.pipe_input, audio.pipe_output, samplerate=audio.pipe_rate)
+
+
+async def open_microphone(config: Config, *, required: bool = True, backend: Any = None) -> DeviceSource:
+    """Open the configured microphone; if that fails, raise (``required``) or return it retrying.
+
+    Either way the failure is logged naming the device and listing the devices there are.
+    """
     from assistant.audio.sources import DeviceSource
 
     source = DeviceSource(
-        device=device_arg(config.audio.input_device), queue_frames=config.audio.input_queue_frames
+        device=device_arg(config.audio.input_device),
+        queue_frames=config.audio.input_queue_frames,
+        backend=backend if backend is not None else audio_backend(config),
+        retry_max_s=config.audio.retry_max_s,
     )
-    await source.start()
+    try:
+        await source.start()
+    except AudioDeviceError:
+        if required:
+            await source.aclose()
+            raise
+        # Not fatal: the source keeps retrying while it is iterated, and the daemon runs degraded.
     return source
 
 
-async def _serve(runtime: Runtime, source: AudioSource, output: Sink) -> int:
+def open_speaker(config: Config, backend: Any = None) -> Sink:
+    """The configured speaker; it opens on first use and survives the device coming and going."""
+    from assistant.audio.sinks import DeviceSink
+
+    return DeviceSink(
+        device_arg(config.audio.output_device),
+        backend=backend if backend is not None else audio_backend(config),
+        retry_max_s=config.audio.retry_max_s,
+    )
+
+
+def _with_command_line(args: argparse.Namespace) -> Callable[[Config], Config]:
+    """The command line's settings over the config file's (at start, and again at each reload)."""
+
+    def apply(config: Config) -> Config:
+        logging = dataclasses.replace(
+            config.logging,
+            level=args.log_level or config.logging.level,
+            format=args.log_format or config.logging.format,
+        )
+        config = dataclasses.replace(config, logging=logging)
+        if getattr(args, "no_wake", False):
+            config = dataclasses.replace(config, wake=dataclasses.replace(config.wake, mode="always"))
+        return config
+
+    return apply
+
+
+async def _serve(runtime: Runtime, source: AudioSource, output: Sink, args: argparse.Namespace) -> int:
     """Run the daemon on ``source`` and ``output`` until SIGTERM or Ctrl-C."""
-    daemon = Daemon(runtime, source, output, on_turn=lambda result: _print_result(result, as_json=False))
-    print("Listening; speak a command. Ctrl-C stops.", file=sys.stderr)
+    overrides = _with_command_line(args)
+    # With JSON logs (a log collector) the turn log line is the record; no text on stdout too.
+    json_logs = overrides(runtime.config).logging.format == "json"
+    daemon = Daemon(
+        runtime,
+        source,
+        output,
+        on_turn=None if json_logs else (lambda result: _print_result(result, as_json=False)),
+        control_socket=paths.control_socket(args.runtime_dir),
+        reread_config=lambda: overrides(load_config(args.config)),
+    )
+    wake = runtime.config.wake
+    what = {
+        "wake": f"say the wake word ({wake.model}), then a command",
+        "always": "speak a command",
+        "push_to_talk": "waiting for push-to-talk",
+    }[wake.mode]
+    if json_logs:
+        logging.getLogger(__name__).info("Listening; %s.", what)
+    else:
+        print(f"Listening; {what}. Ctrl-C stops.", file=sys.stderr)
     try:
         return await run_until_signalled(daemon.run())
     finally:
@@ -218,25 +342,22 @@ async def _serve(runtime: Runtime, source: AudioSource, output: Sink) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     config, _ = _prepare(args)
+    config = _with_command_line(args)(config)
+    backend = audio_backend(config)  # one for both, so a pipe device is one device
     source: AudioSource
     if args.input == "-":
-        source = PcmStreamSource(sys.stdin.buffer)
+        source = PcmStreamSource(stdin_pcm())
     elif args.input:
         pcm = await asyncio.to_thread(read_audio_file, Path(args.input))
         source = BufferSource(pcm, realtime=True, trailing_silence_s=1.0)
     else:
-        # Open the microphone before loading models, so a missing device is reported at once.
-        source = await open_microphone(config)
-    output: Sink
-    if args.output:
-        output = WavFileSink(Path(args.output))
-    else:
-        from assistant.audio.sinks import DeviceSink
-
-        output = DeviceSink(device_arg(config.audio.output_device))
+        # Try the microphone before loading models, so a missing device is reported at once; the
+        # daemon then runs without it (degraded) and keeps retrying until it appears.
+        source = await open_microphone(config, required=False, backend=backend)
+    output: Sink = WavFileSink(Path(args.output)) if args.output else open_speaker(config, backend)
     try:
         async with _runtime(args, need_asr=True, config=config) as runtime:
-            return await _serve(runtime, source, output)
+            return await _serve(runtime, source, output, args)
     finally:
         await source.aclose()
 
@@ -260,10 +381,7 @@ async def _demo(args: argparse.Namespace) -> int:
             except AudioDeviceError as exc:
                 print(f"microphone unusable ({exc}); processing the bundled sample", file=sys.stderr)
             else:
-                from assistant.audio.sinks import DeviceSink
-
-                output = DeviceSink(device_arg(runtime.config.audio.output_device))
-                return await _serve(runtime, source, output)
+                return await _serve(runtime, source, open_speaker(runtime.config), args)
         sample = sample_path()
         print(f"no microphone in use: processing the bundled sample {sample.name}", file=sys.stderr)
         pcm = await asyncio.to_thread(read_audio_file, sample)

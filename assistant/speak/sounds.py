@@ -11,12 +11,12 @@ from assistant.audio.files import read_audio_file
 from assistant.errors import AudioFileError
 from assistant.frames import SAMPLE_RATE, ReplyAudio
 
-BUNDLED = ("chime", "alarm")
+BUNDLED = ("chime", "alarm", "wake")
 
 
 @functools.cache
 def load_sound(name: str) -> ReplyAudio:
-    """A bundled sound ("chime", "alarm") or an audio file's contents, ready to play."""
+    """A bundled sound ("chime", "alarm", "wake") or an audio file's contents, ready to play."""
     if name in BUNDLED:
         path = Path(str(files("assistant") / "data" / "sounds" / f"{name}.wav"))
         with wave.open(str(path)) as w:
