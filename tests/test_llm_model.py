@@ -143,3 +143,14 @@ async def test_a_prompt_state_for_another_prompt_is_not_used(runtime: Runtime, t
         assert {p.name for p in folder.glob("*.kvstate")} == {state.name, f"{llm.prefix_key}.kvstate"}
     finally:
         llm.close()
+
+
+async def test_after_another_prompt_the_system_prompt_state_is_put_back_not_evaluated(runtime: Runtime) -> None:
+    assert runtime.llm is not None
+    llm = runtime.llm
+    # Something else uses the model in between (the bench's baseline asks without tools).
+    other = await llm.complete([{"role": "user", "content": "Say one word."}])
+    assert other.strip()
+    assert llm.prompt_counters.last_evaluated < 40
+    await _events(llm, runtime, "What is the tallest mountain?", ())
+    assert llm.prompt_counters.last_evaluated < 40 and llm.prompt_counters.last_reused > 1000

@@ -12,6 +12,8 @@ from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from assistant.config import LlmConfig
 from assistant.devices import choose_device
 from assistant.errors import ModelError
@@ -26,6 +28,8 @@ from assistant.workers import Worker
 
 log = logging.getLogger(__name__)
 
+_RESTORE_GAIN = 32
+"""Tokens a restored system prompt must save over what is kept before it is worth restoring."""
 _ANSWER_PREFILL = '{"answer": "'
 _GRAMMARS_KEPT = 32
 """Compiled grammars kept, one per set of allowed tools (compiling one takes about a millisecond)."""
@@ -69,6 +73,13 @@ def _counting_llama(**kwargs: Any) -> Any:
     return CountingLlama(**kwargs)
 
 
+def _common_prefix(a: Any, b: Any) -> int:
+    """How many leading tokens two token arrays share."""
+    n = min(len(a), len(b))
+    differ = np.nonzero(a[:n] != b[:n])[0]
+    return int(differ[0]) if len(differ) else n
+
+
 def _chat_formatter(llama: Any) -> Any:
     """The model's own chat template as a formatter (None when the GGUF has no template)."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -107,6 +118,7 @@ class LocalLlm:
         self.prefix_key = ""
         """The name of the saved state of this model's system prompt (empty when not saved)."""
         self._formatter: Any = None
+        self._prefix_state: Any = None
         """Whether warm() restored the system prompt's evaluated state from disk."""
 
     @property
@@ -151,9 +163,11 @@ class LocalLlm:
             "grammar": grammar,
             "stream": True,
         }
-        if prefill and self._formatter is not None:
+        formatted = self._formatter(messages=messages) if self._formatter is not None else None
+        if formatted is not None and self._prefix_state is not None:
+            self._restore_prefix(llama, formatted.prompt + prefill)
+        if prefill and formatted is not None:
             # The model's own chat template, then the start of its reply written for it.
-            formatted = self._formatter(messages=messages)
             stream = llama.create_completion(
                 prompt=formatted.prompt + prefill,
                 stop=formatted.stop,
@@ -175,6 +189,15 @@ class LocalLlm:
             text = choice["text"] if "text" in choice else choice.get("delta", {}).get("content")
             if text:
                 yield text
+
+    def _restore_prefix(self, llama: Any, prompt: str) -> None:
+        """Put back the evaluated system prompt when the model's state no longer starts with it."""
+        tokens = np.asarray(llama.tokenize(prompt.encode("utf-8"), special=True), dtype=np.intc)
+        state = self._prefix_state
+        kept = _common_prefix(llama.input_ids[: llama.n_tokens], tokens)
+        saved = _common_prefix(state.input_ids[: state.n_tokens], tokens)
+        if saved > kept + _RESTORE_GAIN:
+            llama.load_state(state)
 
     def _grammar(self, tools: ToolSet, allowed: tuple[str, ...] | None = None) -> Any:
         """The answer-or-tool grammar for these tools, compiled once per set of allowed tools."""
@@ -257,7 +280,8 @@ class LocalLlm:
             settings = {"n_ctx": self.config.context, "device": self.device, "seed": self.config.seed}
             key = await asyncio.to_thread(state_key, self.model_path, settings, messages)
             self.prefix_key = key
-            self.prefix_restored = await self._worker.call(lambda: store.load(self._llama, key))
+            self._prefix_state = await self._worker.call(lambda: store.load(self._llama, key))
+            self.prefix_restored = self._prefix_state is not None
         tokens = self._worker.stream(lambda stop: self._generate(messages, stop, grammar))
         # aclosing: leaving the loop early must stop generation now, not when the GC gets to it.
         async with contextlib.aclosing(tokens):
@@ -265,10 +289,12 @@ class LocalLlm:
                 break
         if store is not None and not self.prefix_restored:
             try:
-                saved = await self._worker.call(lambda: store.save(self._llama, key))
-                log.info("saved the evaluated system prompt to %s for the next start", saved)
+                self._prefix_state = await self._worker.call(lambda: store.save(self._llama, key))
             except OSError as exc:
                 log.warning("could not save the evaluated system prompt: %s", exc)
+        # The state is also kept in memory: whatever else the model evaluates later (another
+        # prompt, the bench's baseline) is then undone in a fraction of a second instead of
+        # evaluating the system prompt again.
 
     def close(self) -> None:
         """Release the worker thread."""

@@ -62,8 +62,9 @@ class PrefixStateStore:
         """Where the state for ``key`` lives."""
         return self.folder / f"{key}{_SUFFIX}"
 
-    def load(self, llama: Any, key: str) -> bool:
-        """Restore the saved state into ``llama``; False when there is none or it is unreadable."""
+    def load(self, llama: Any, key: str) -> Any:
+        """Restore the saved state into ``llama`` and return it; None when there is none or it is
+        unreadable."""
         from llama_cpp.llama import LlamaState
 
         path = self.path(key)
@@ -71,10 +72,10 @@ class PrefixStateStore:
             data = path.read_bytes()
             os.utime(path)  # recently used: kept when others are removed
         except FileNotFoundError:
-            return False
+            return None
         except OSError as exc:
             log.warning("cannot read the saved prompt state %s: %s", path, exc)
-            return False
+            return None
         try:
             if not data.startswith(_MAGIC):
                 raise ValueError("not a prompt state file")
@@ -87,20 +88,23 @@ class PrefixStateStore:
             input_ids = np.zeros(llama.n_ctx(), dtype=np.intc)
             input_ids[:n_tokens] = np.frombuffer(data[offset:ids_end], dtype="<i4")
             # The logits are not kept: llama-cpp-python evaluates again the last prompt token
-            # after a restore, which recomputes them.
-            rows = min(n_tokens, llama.scores.shape[0])
-            scores = np.zeros((rows, llama.n_vocab()), dtype=np.single)
-            state = LlamaState(input_ids, scores, n_tokens, data[ids_end:], state_size, llama._seed)
+            # after a restore, which recomputes them. One row of zeros fills every row.
+            scores = np.zeros((1, llama.n_vocab()), dtype=np.single)
+            # A view, not a copy: the state is tens of megabytes.
+            llama_state = memoryview(data)[ids_end:]
+            state = LlamaState(input_ids, scores, n_tokens, llama_state, state_size, llama._seed)  # type: ignore[arg-type]
             llama.load_state(state)
         except Exception as exc:  # a corrupt file must never stop the assistant from starting
             log.warning("ignoring the saved prompt state %s: %s", path, exc)
             llama.reset()
-            return False
-        return True
+            return None
+        return state
 
-    def save(self, llama: Any, key: str) -> Path:
-        """Save ``llama``'s current state under ``key`` (atomically) and remove older states."""
+    def save(self, llama: Any, key: str) -> Any:
+        """Save ``llama``'s current state under ``key`` (atomically), remove the least recently
+        used beyond a few, and return the state (without its logits, see ``load``)."""
         state = llama.save_state()
+        state.scores = np.zeros((1, llama.n_vocab()), dtype=np.single)
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.path(key)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")  # processes sharing the folder never collide
@@ -114,4 +118,5 @@ class PrefixStateStore:
         states = sorted(self.folder.glob(f"*{_SUFFIX}"), key=_used, reverse=True)
         for old in states[_KEPT:]:
             old.unlink(missing_ok=True)
-        return path
+        log.info("saved the evaluated system prompt to %s for the next start", path)
+        return state
