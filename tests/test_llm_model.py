@@ -145,7 +145,9 @@ async def test_a_prompt_state_for_another_prompt_is_not_used(runtime: Runtime, t
         llm.close()
 
 
-async def test_after_another_prompt_the_system_prompt_state_is_put_back_not_evaluated(runtime: Runtime) -> None:
+async def test_after_another_prompt_the_system_prompt_state_is_put_back_not_evaluated(
+    runtime: Runtime,
+) -> None:
     assert runtime.llm is not None
     llm = runtime.llm
     # Something else uses the model in between (the bench's baseline asks without tools).
