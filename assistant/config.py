@@ -154,6 +154,14 @@ class WakeConfig:
         min=0.5,
         max=60,
     )
+    echo_tail_ms: int = opt(
+        300,
+        "Self-hearing gate: while the assistant speaks, and this long after, no utterance may "
+        "start (the wake word is still heard, to interrupt it); covers the speaker's and room's "
+        "delay.",
+        min=0,
+        max=5000,
+    )
 
 
 @dataclass(frozen=True)

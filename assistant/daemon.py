@@ -24,7 +24,7 @@ from assistant.control.prometheus import Histogram
 from assistant.control.protocol import UNAVAILABLE, ControlError
 from assistant.control.server import ControlServer
 from assistant.errors import ConfigError
-from assistant.frames import AudioChunk, ReplyAudio
+from assistant.frames import AudioChunk, ReplyAudio, SpeechEnded, WakeDetected
 from assistant.listen.endpoint import Endpointer, EndpointSettings
 from assistant.listen.vad import Vad
 from assistant.logs import setup_logging
@@ -44,6 +44,8 @@ STATUS_CHECK_S = 1.0
 """How often systemd's STATUS= is brought up to date when no watchdog paces it."""
 HISTORY_TURNS = 10
 """Recent turns kept for ``assistant status``."""
+TURN_QUEUE = 2
+"""Utterances waiting for the turn in progress; more are dropped (and counted)."""
 VOICE_TO_VOICE_BUCKETS_S = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 _STATE_NAMESPACE = "daemon"  # the daemon's own keys in the state store (beside the skills')
 
@@ -84,6 +86,8 @@ class Daemon:
     """Voice-to-voice latency of spoken turns, in seconds."""
     muted_utterances: int = field(default=0, init=False)
     """Utterances heard while muted, and dropped."""
+    dropped_utterances: int = field(default=0, init=False)
+    """Utterances dropped because turns were already waiting (TURN_QUEUE)."""
     restart_needed: list[str] = field(default_factory=list, init=False)
     """Config keys changed by a reload that take effect only after a restart."""
     reloads: int = field(default=0, init=False)
@@ -98,6 +102,11 @@ class Daemon:
     _reload_wanted: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _listening_stale: bool = field(default=False, init=False)
+    _utterances: asyncio.Queue[SpeechEnded] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=TURN_QUEUE), init=False
+    )
+    """Utterances heard, waiting for the turn task: listening goes on while a turn runs."""
+    _unduck: asyncio.TimerHandle | None = field(default=None, init=False)
 
     async def run(self) -> int:
         """Run until cancelled (SIGTERM/SIGINT); the end of the audio input does not end it."""
@@ -115,6 +124,7 @@ class Daemon:
             runtime.music = mixer.music
             session = Session(runtime, _StateSink(mixer.speech, self), name="local")
             self.session = session
+            self._guard_listening(session, mixer)
             scheduler = SchedulerService(runtime.jobs, self._dispatch, runtime.now)
             runtime.scheduler = scheduler  # before requests come in: a timer they set wakes it
             # Bound before READY, so a port or socket that cannot be had fails the start.
@@ -136,6 +146,7 @@ class Daemon:
                     group.create_task(runtime.alerts.speak_forever(session.say), name="alerts")
                     group.create_task(self._start_hooks(), name="startup-hooks")
                     group.create_task(self._listen(session), name="listen")
+                    group.create_task(self._voice_turns(session), name="turns")
                     group.create_task(self._reloader(), name="reloader")
                     # Models are loaded (the runtime exists) and audio is open: ready.
                     self._status_sent = self.state
@@ -270,17 +281,58 @@ class Daemon:
     # -- tasks ---------------------------------------------------------------------------------
 
     async def _listen(self, session: Session) -> None:
+        """Read the microphone without pause, also while a turn runs (so the wake word can
+        interrupt it and the watchdog sees frames); utterances go to the turn task."""
         async with contextlib.aclosing(session.utterances(self._microphone())) as utterances:
             async for speech in utterances:
+                if self._listening_stale:
+                    self._apply_listening()
                 if self.muted:
                     self.muted_utterances += 1
                     log.info("muted: an utterance was heard and dropped")
                     continue
-                result = await self._turn(session.handle_speech(speech))
-                self._record(result, "voice")
-                if self._listening_stale:
-                    self._apply_listening()
+                try:
+                    self._utterances.put_nowait(speech)
+                except asyncio.QueueFull:
+                    self.dropped_utterances += 1
+                    log.warning("%d utterances already wait for their turn; this one is dropped", TURN_QUEUE)
         log.info("audio input ended; still running for scheduled events (stop with SIGTERM)")
+
+    async def _voice_turns(self, session: Session) -> None:
+        """Run the heard utterances as turns, one at a time."""
+        while True:
+            speech = await self._utterances.get()
+            self._hold_duck(False)  # the command came: the reply's speech ducks music itself
+            result = await self._turn(session.handle_speech(speech))
+            self._record(result, "voice")
+
+    def _guard_listening(self, session: Session, mixer: Mixer) -> None:
+        """Wire the self-hearing gate and music ducking on the wake word into the listener."""
+        listener = session.listener
+        # Read at each frame, so a reloaded wake.echo_tail_ms applies at once.
+        listener.echo_until = lambda: mixer.speech_until() + self.runtime.config.wake.echo_tail_ms / 1000
+        session_woken = listener.on_wake  # the session's: barge-in, then the chime
+
+        async def woken(wake: WakeDetected) -> None:
+            # Music stays down while the command is said, so it is heard over the music.
+            if self.runtime.music.is_playing:
+                self._hold_duck(True, session.wake.no_speech_timeout_s)
+            if session_woken is not None:
+                await session_woken(wake)
+
+        listener.on_wake = woken
+
+    def _hold_duck(self, on: bool, seconds: float = 0.0) -> None:
+        """Keep music ducked for up to ``seconds`` (the wait for a command), or release it."""
+        if self._unduck is not None:
+            self._unduck.cancel()
+            self._unduck = None
+        mixer = self.mixer
+        if mixer is None:
+            return
+        mixer.duck(on)
+        if on:
+            self._unduck = asyncio.get_running_loop().call_later(seconds, self._hold_duck, False)
 
     async def _microphone(self) -> AsyncIterator[AudioChunk]:
         """The source's frames; silence in their place while muted, so nothing starts a turn

@@ -105,8 +105,8 @@ class Listener:
         """The latest wake word detection, for status."""
         self._open_until: float | None = None
         """While the gate is open: the latest time speech may start; None when it is closed."""
-        self._pending: tuple[float, float] | None = None
-        """A window asked for by open_window(): (from when, seconds)."""
+        self._pending: tuple[float, float, bool] | None = None
+        """A window asked for by open_window(): (from when, seconds, asked for by a person)."""
         self._recent: deque[AudioChunk] = deque(maxlen=WAKE_LOOKBACK_FRAMES)
         """The latest frames the detector heard (the look-back, once it detects)."""
         self._lookback: list[AudioChunk] = []
@@ -125,6 +125,14 @@ class Listener:
         self.early_ends = 0
         """Utterances ended early on a complete command (shown by the bench and status)."""
         self._speculation: _Speculation | None = None
+        self.echo_until: Callable[[], float] | None = None
+        """Self-hearing gate: the monotonic time until which the assistant's own voice may reach
+        the microphone (its speech, plus a tail); no utterance starts before then. None = no gate."""
+        self.echo_gated = 0
+        """Voiced frames not allowed to start an utterance because the assistant was speaking."""
+        self._has_floor = False
+        """The gate was opened by the wake word or push-to-talk: the person has the floor, even
+        over the chime."""
 
     @property
     def accepting(self) -> bool:
@@ -132,17 +140,19 @@ class Listener:
         (or asked for and opening with the next frame)."""
         return self.mode == "always" or self._open_until is not None or self._pending is not None
 
-    def open_window(self, seconds: float, *, after: float | None = None) -> None:
+    def open_window(self, seconds: float, *, after: float | None = None, asked: bool = False) -> None:
         """Accept a command without the wake word if speech starts within ``seconds``.
 
         The window opens with the first frame that arrives at or after ``after`` (monotonic
         time, default now): audio from before, such as the assistant's own reply still queued
-        from the microphone, is not listened to. No effect in ``always`` mode.
+        from the microphone, is not listened to. No effect in ``always`` mode. ``asked``: a
+        person asked for it (push-to-talk), so like the wake word it gives them the floor over
+        the self-hearing gate (the chime may still be playing as they speak).
         """
         if seconds <= 0:
             raise ValueError(f"a listening window must be positive, got {seconds} s")
         if self.mode != "always":
-            self._pending = (self.clock() if after is None else after, seconds)
+            self._pending = (self.clock() if after is None else after, seconds, asked)
 
     def close_window(self) -> None:
         """Stop accepting commands until the wake word (or the next window); drops one in progress."""
@@ -217,10 +227,14 @@ class Listener:
                 self.last_wake = wake
                 self._lookback = list(self._recent)
                 self._recent.clear()
+                self._has_floor = True
                 return wake
         if not self._gate_open(chunk.t):
             return None
         voiced = self.vad.is_speech(chunk.pcm)
+        if voiced and self._hears_itself(chunk.t):
+            self.echo_gated += 1
+            voiced = False  # its own voice: the pre-roll keeps it, but it starts nothing
         if not self._lookback:
             return self._endpoint(chunk, voiced)
         self._after_wake.append((chunk, voiced))
@@ -286,6 +300,13 @@ class Listener:
         self.early_ends += 1
         return dataclasses.replace(ended, heard=heard.text, t_heard=now)
 
+    def _hears_itself(self, t: float) -> bool:
+        """Whether a voiced frame at ``t`` may be the assistant's own voice starting an utterance."""
+        if self.echo_until is None or self._has_floor or self.endpointer.in_speech:
+            # After the wake word a person is talking; an utterance already begun runs on.
+            return False
+        return t < self.echo_until()
+
     def _waiting_for_wake(self) -> bool:
         """Only the wake word can open the gate now, so frames may wait to be taken together."""
         return self.detector is not None and self._open_until is None and self._pending is None
@@ -298,6 +319,7 @@ class Listener:
         if pending is not None and t >= pending[0]:
             self._pending = None
             self._open_until = max(self._open_until or t, t + pending[1])
+            self._has_floor = self._has_floor or pending[2]
         if self._open_until is None:
             return False
         if self.endpointer.in_speech:
@@ -311,11 +333,13 @@ class Listener:
     def _close(self) -> None:
         """Close the gate and forget the audio gathered since it opened."""
         self._open_until = None
+        self._has_floor = False
         self._lookback, self._after_wake = [], []
         self.endpointer.reset()
         self._forget_speculation()
 
     def _utterance_over(self) -> None:
+        self._has_floor = False
         if self.mode != "always":
             self._open_until = None  # the next command needs the wake word or a new window
 

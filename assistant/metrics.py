@@ -82,6 +82,8 @@ class Metrics:
     """Turns that failed with an error."""
     skills_only_switches: int = 0
     """Times the LLM was switched off for being slow."""
+    barge_ins: int = 0
+    """Answers cut off by the wake word (barge-in)."""
     tts_cache: CacheCounters = field(default_factory=CacheCounters)
     """The TTS phrase cache's own counters (it updates them)."""
     response_cache: CacheCounters = field(default_factory=CacheCounters)
@@ -109,6 +111,7 @@ class Metrics:
             "degraded": dict(self.degraded),
             "failures": self.failures,
             "skills_only_switches": self.skills_only_switches,
+            "barge_ins": self.barge_ins,
             "tts_cache": self.tts_cache.snapshot(),
             "response_cache": self.response_cache.snapshot(),
             "llm_prompt": self.llm_prompt.snapshot(),

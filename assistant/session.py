@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +54,8 @@ class TurnResult:
     budget_exceeded: list[str] = field(default_factory=list)
     degraded: list[str] = field(default_factory=list)
     """What did not go the plain way, in order: "filler", "llm_cancelled", "skills_only",
-    "cached", "remote_down", "tool_rejected", "llm_unavailable", "capped"."""
+    "cached", "remote_down", "tool_rejected", "llm_unavailable", "capped", "interrupted" (a
+    barge-in cut the answer off)."""
     truncated: bool = False
     error: str | None = None
     tool_call: ToolRequest | None = None
@@ -101,6 +102,8 @@ class Session:
         self.sink = sink
         self.name = name
         self._speaking = asyncio.Lock()
+        self._answering: asyncio.Task[None] | None = None
+        """The running turn's answer (LLM, skill, speech): what a barge-in cancels."""
         cfg = runtime.config
         self.conversation = Conversation(cfg.llm.memory_s, cfg.llm.memory_turns)
         """Recent exchanges the model sees, so follow-ups work."""
@@ -137,13 +140,47 @@ class Session:
         )
 
     async def _woken(self, wake: WakeDetected) -> None:
-        """The wake word was heard: chime (the command may already be coming)."""
+        """The wake word was heard: cut off what this session is saying (barge-in), then chime
+        (the command may already be coming)."""
+        if await self.interrupt(f"wake word {wake.phrase!r}"):
+            self.runtime.metrics.barge_ins += 1
         if self._chime is not None:
             await self.sink.play(self._chime)
 
+    @property
+    def answering(self) -> bool:
+        """True while a turn's answer is being produced or spoken."""
+        return self._answering is not None and not self._answering.done()
+
+    async def interrupt(self, reason: str) -> bool:
+        """Barge-in: silence this session's speech now and cancel the answer in progress (the
+        LLM stops, nothing more is said, nothing is remembered); True if an answer was cut."""
+        await self.sink.stop()
+        task = self._answering
+        if task is None or task.done():
+            return False
+        log.info("interrupted (%s): the answer in progress is cancelled", reason)
+        task.cancel()
+        return True
+
+    async def _interruptible(self, answer: Coroutine[Any, Any, None]) -> bool:
+        """Run a turn's answer so that interrupt() can cancel it; False when it was interrupted."""
+        task = asyncio.create_task(answer, name=f"answer-{self.name}")  # owned: awaited here
+        self._answering = task
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not task.cancelled() or (current is not None and current.cancelling()):
+                raise  # the turn itself is being cancelled (shutdown), not just its answer
+            return False
+        finally:
+            self._answering = None
+        return True
+
     async def push_to_talk(self, seconds: float | None = None) -> None:
         """Listen for one command without the wake word (a button, the control socket); chimes."""
-        self.listener.open_window(self.wake.no_speech_timeout_s if seconds is None else seconds)
+        self.listener.open_window(self.wake.no_speech_timeout_s if seconds is None else seconds, asked=True)
         if self._chime is not None:
             await self.sink.play(self._chime)
 
@@ -211,10 +248,14 @@ class Session:
             result.slots = dict(decision.intent.slots)
         try:
             async with self._speaking:
-                await self._answer(decision, text, result, trace)
+                answered = await self._interruptible(self._answer(decision, text, result, trace))
         except Exception as exc:
             log.exception("turn failed")
             return await self._fail(result, trace, exc)
+        if not answered:
+            # Cut off: what was said so far is unknown, so the exchange is not remembered.
+            result.degraded.append("interrupted")
+            return self._finish(result, trace)
         self._remember(result)
         return self._finish(result, trace)
 

@@ -48,6 +48,7 @@ WAKE = {
     "wake_hey_mycroft": "Hey Mycroft.",
     "wake_okay_nabu_what_time": "Okay nabu, what time is it?",
     "wake_okay_nabu_same_breath": "Okay nabu what time is it?",
+    "wake_okay_nabu_dragon_story": "Okay nabu, tell me a long story about a dragon.",
 }
 
 # espeak-ng's voice says some phrases in a way whisper tiny.en mishears ("What day is it

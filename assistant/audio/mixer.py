@@ -449,6 +449,13 @@ class Mixer:
             self._executor = None
         await self._output.aclose()
 
+    def speech_until(self) -> float:
+        """Monotonic time until which speech plays: later than now while any is playing or queued."""
+        if self._speech is not None or any(not p.started.done() for p in self._speech_queue):
+            # Still to be written: at least one more block of it sounds from now on.
+            return max(self._speech_end_at, time.monotonic() + self.block_samples / self.sample_rate)
+        return self._speech_end_at
+
     def duck(self, on: bool) -> None:
         """Keep music ducked while ``on``, speech or not (e.g. while listening to a request)."""
         self._held_duck = on
@@ -598,6 +605,8 @@ class Mixer:
                 # Waiters learn their piece will never sound: it "started" and ended now.
                 piece.started.set_result(now)
         cur, self._speech = self._speech, None
+        # What was written before still plays out: at most the blocks the loop writes ahead.
+        self._speech_end_at = min(self._speech_end_at, now + 2 * self.block_samples / self.sample_rate)
         if cur is not None:
             rest = cur.pcm[cur.pos : cur.pos + self._fade_samples].astype(np.float32)
             fade = np.linspace(1.0, 0.0, self._fade_samples, endpoint=False, dtype=np.float32)

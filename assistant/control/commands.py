@@ -276,6 +276,7 @@ class ControlCommands:
         page.counter(
             "muted_utterances", "Utterances heard while muted, and dropped.", daemon.muted_utterances
         )
+        page.counter("barge_ins", "Answers cut off by the wake word (barge-in).", metrics.barge_ins)
         page.counter("alerts_announced", "Announcements spoken.", runtime.alerts.announced)
         page.counter("alerts_dropped", "Announcements dropped (queue full).", runtime.alerts.dropped)
         scheduler = runtime.scheduler
