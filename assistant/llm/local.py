@@ -135,6 +135,7 @@ class LocalLlm:
                 self._llama = _counting_llama(
                     model_path=str(self.model_path),
                     n_ctx=self.config.context,
+                    n_batch=self.config.batch,
                     n_threads=self.config.threads,
                     n_gpu_layers=self.config.n_gpu_layers if self.device == "cuda" else 0,
                     seed=self.config.seed,
@@ -277,7 +278,12 @@ class LocalLlm:
         store = PrefixStateStore(state_dir) if state_dir is not None else None
         key = ""
         if store is not None:
-            settings = {"n_ctx": self.config.context, "device": self.device, "seed": self.config.seed}
+            settings = {
+                "n_ctx": self.config.context,
+                "n_batch": self.config.batch,
+                "device": self.device,
+                "seed": self.config.seed,
+            }
             key = await asyncio.to_thread(state_key, self.model_path, settings, messages)
             self.prefix_key = key
             self._prefix_state = await self._worker.call(lambda: store.load(self._llama, key))
