@@ -11,12 +11,14 @@ from pathlib import Path
 import jsonschema
 
 from assistant import paths
+from assistant.audio.sinks import MemorySink
 from assistant.llm.decision import AnswerText, LlmEvent, ToolRequest
 from assistant.llm.local import LocalLlm
 from assistant.llm.prefix_state import PrefixStateStore
 from assistant.llm.prompt import Prompt
 from assistant.metrics import PromptCounters
 from assistant.runtime import Runtime
+from assistant.session import Session
 
 _SUBJECTS = ["the moon", "a timer", "my sister", "jazz", "the weather", "bread", "an alarm", "Tokyo", "rain"]
 _ASKS = [
@@ -156,3 +158,19 @@ async def test_after_another_prompt_the_system_prompt_state_is_put_back_not_eval
     assert llm.prompt_counters.last_evaluated < 40
     await _events(llm, runtime, "What is the tallest mountain?", ())
     assert llm.prompt_counters.last_evaluated < 40 and llm.prompt_counters.last_reused > 1000
+
+
+async def test_a_request_only_a_tool_covers_ends_in_a_validated_tool_call(runtime: Runtime) -> None:
+    text = "could you wake me up with a reminder to stretch in twenty minutes"
+    assert runtime.router.route(text).route == "llm", "a template covers it: pick another phrase"
+    before = {job.id for job in runtime.jobs.find(skill="reminders")}
+    result = await Session(runtime, MemorySink()).handle_text(text)
+    assert result.route == "llm" and result.tool_call is not None, result.to_json()
+    assert "tool_rejected" not in result.degraded and result.error is None
+    # It ran as a skill action with slots that passed the intent's own schema.
+    assert result.skill in {"reminders", "alarms", "timers"} and result.action
+    tool = runtime.answerer.tools.tools[f"{result.skill}__{result.action}"] if runtime.answerer else None
+    assert tool is not None and tool.validator.is_valid(result.slots)
+    for job in runtime.jobs.find(skill="reminders"):
+        if job.id not in before:
+            runtime.jobs.delete("reminders", job.id)
