@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -314,9 +314,19 @@ class Session:
         """Run a skill's handler within budgets.skill_timeout_ms; its side effects void cached answers."""
         context = self.runtime.skill_context(intent.skill)
         timeout_s = self.runtime.config.budgets.skill_timeout_ms / 1000
+        # The handler runs as its own task with its own timeout, so that one that changes things
+        # is never cut in the middle by a barge-in or shutdown: it finishes (within its timeout),
+        # then the cancellation goes on. Nothing is left half-written.
+        task = asyncio.ensure_future(_within(timeout_s, spec.handler(context, dict(intent.slots))))
         try:
-            async with asyncio.timeout(timeout_s):
-                reply = await spec.handler(context, dict(intent.slots))
+            if spec.side_effects:
+                try:
+                    reply = await asyncio.shield(task)
+                except asyncio.CancelledError:
+                    await asyncio.wait({task})
+                    raise
+            else:
+                reply = await task
         except TimeoutError:
             log.error(
                 "skill %s.%s took longer than %.1f s; cancelled", intent.skill, intent.action, timeout_s
@@ -554,6 +564,12 @@ class Session:
                 metrics.skills_only_switches += 1
         _log_turn(self.name, result, over)
         return result
+
+
+async def _within(seconds: float, handler: Awaitable[Reply]) -> Reply:
+    """A skill handler's reply, or TimeoutError past ``seconds``."""
+    async with asyncio.timeout(seconds):
+        return await handler
 
 
 async def _pieces_of(text: str) -> AsyncGenerator[str, None]:

@@ -29,6 +29,30 @@ async def hang(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
     return Reply("too late")
 
 
+written: list[str] = []
+handler_started = asyncio.Event()
+
+
+@misbehaving.intent(
+    "slow_write", description="Changes something slowly.", sentences=["write slowly"], side_effects=True
+)
+async def slow_write(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
+    written.append("started")
+    handler_started.set()
+    await asyncio.sleep(0.2)
+    written.append("finished")
+    return Reply("Written.")
+
+
+@misbehaving.intent("slow_read", description="Looks something up slowly.", sentences=["read slowly"])
+async def slow_read(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
+    written.append("reading")
+    handler_started.set()
+    await asyncio.sleep(0.2)
+    written.append("read")
+    return Reply("Read.")
+
+
 def with_plugin(runtime: Runtime) -> Runtime:
     skills = [*runtime.skills.skills.values(), misbehaving]
     budgets = dataclasses.replace(runtime.config.budgets, skill_timeout_ms=300)
@@ -63,3 +87,23 @@ async def test_a_hanging_handler_is_cancelled_at_its_budget(runtime: Runtime) ->
     # Cancelled at 0.3 s; the rest is speaking the apology (generous bound for slow machines).
     assert handled_in < 0.3 + 5
     assert BudgetsConfig().skill_timeout_ms > 300  # the default is more patient
+
+
+async def test_a_cancelled_turn_lets_a_changing_handler_finish_but_cuts_a_reading_one(
+    runtime: Runtime,
+) -> None:
+    rt = with_plugin(runtime)
+    for command, expected in (("write slowly", ["started", "finished"]), ("read slowly", ["reading"])):
+        written.clear()
+        handler_started.clear()
+        turn = asyncio.ensure_future(Session(rt, MemorySink()).handle_text(command))
+        await asyncio.wait_for(handler_started.wait(), 10)
+        turn.cancel()  # a barge-in or shutdown while the handler runs
+        try:
+            await turn
+        except asyncio.CancelledError:
+            pass
+        else:
+            raise AssertionError("the cancellation was swallowed")
+        await asyncio.sleep(0.3)
+        assert written == expected, command
