@@ -9,6 +9,7 @@ way a pip-installed plugin is found, so the product carries no test code.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import signal
@@ -201,6 +202,18 @@ class LiveDaemon:
             cwd=self.tmp,
             timeout=timeout,
         )
+
+    def wait_until_quiet(self, timeout: float = 30) -> None:
+        """Wait until the daemon has finished speaking (and the self-hearing tail after it), so
+        that speech fed next is not taken for its own echo."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.control("status", "--json")
+            if status.returncode == 0 and json.loads(status.stdout).get("state") == "listening":
+                time.sleep(0.5)  # wake.echo_tail_ms is 300 by default
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"the daemon was still busy after {timeout} s:\n{self.text()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> tuple[int, float]:
         """Send ``sig`` and wait; returns the exit code and how long the exit took."""

@@ -252,6 +252,7 @@ def test_muted_the_daemon_ignores_speech_but_still_speaks(live: LiveDaemon) -> N
     assert live.control("say", "Still talking.").returncode == 0  # muting is the microphone only
 
     assert json.loads(live.control("unmute", "--json").stdout)["muted"] is False
+    live.wait_until_quiet()  # "Still talking." is over: speech now is not taken for its echo
     mark = len(live.text())
     live.say_into_microphone(speech("what_time_is_it.espeak.wav"))
     live.wait_for("turn session=local route=skill clock.time", after=mark)

@@ -112,6 +112,7 @@ def test_metrics_parse_and_count_turns_caches_and_latency(live: tuple[LiveDaemon
 
     # One typed turn and one spoken one.
     assert daemon.control("ask", "--daemon", "what day is it").returncode == 0
+    daemon.wait_until_quiet()
     mark = len(daemon.text())
     daemon.say_into_microphone(speech("what_time_is_it.espeak.wav"))
     daemon.wait_for("turn session=local route=skill clock.time", after=mark)
