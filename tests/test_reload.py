@@ -79,6 +79,7 @@ def test_a_bad_config_is_refused_naming_its_line_and_the_running_one_stays(live:
     assert error["level"] == "error"
     assert f"{live.config}:8: endpoint.silence_ms must be an integer" in error["message"]
     assert ask(live, "take your time")["reply"] == "Second words."
+    live.wait_until_quiet()  # the reply has been said: the state is back to listening
     status = json.loads(live.control("status", "--json").stdout)
     assert status["config"]["reload_failures"] == 1 and status["state"] == "listening"
 
