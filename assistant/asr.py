@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,22 @@ _TOKENS_PER_S = 6
 # the words. Applied here rather than inside faster-whisper so we learn that it happened.
 _NO_SPEECH_PROB = 0.6
 _LOW_LOGPROB = -1.0
+# Beam search finds likelier words for silence ("Thank you.", avg log-prob -0.95) than greedy
+# decoding does, so near-certain silence counts as noise whatever the words' score: silence and
+# noise score 0.96 here, 120 synthesized commands at most 0.60.
+_SURELY_NO_SPEECH_PROB = 0.9
+_WORDLESS = re.compile(r"[^\w]*")
 
 
 def _is_noise(no_speech_prob: float, avg_logprob: float) -> bool:
+    if no_speech_prob > _SURELY_NO_SPEECH_PROB:
+        return True
     return no_speech_prob > _NO_SPEECH_PROB and avg_logprob < _LOW_LOGPROB
+
+
+def _wordless(text: str) -> bool:
+    """Only punctuation ("." or ". ."): what whisper writes for a sound that is not speech."""
+    return _WORDLESS.fullmatch(text) is not None
 
 
 def trim_repetition(text: str) -> str:
@@ -128,6 +141,8 @@ class WhisperAsr:
         for segment in segments:
             if _is_noise(segment.no_speech_prob, segment.avg_logprob):
                 continue  # noise that whisper would otherwise caption ("you", ".")
+            if _wordless(segment.text):
+                continue
             speech = True
             words.append(segment.text.strip())
         return Recognition(" ".join(words).strip(), speech)
@@ -168,9 +183,10 @@ class WhisperAsr:
         )[0]
         tokens = result.sequences_ids[0]
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        if _is_noise(result.no_speech_prob, avg_logprob):
+        text = self._tokenizer.decode(tokens).strip()
+        if _is_noise(result.no_speech_prob, avg_logprob) or _wordless(text):
             return Recognition("", speech=False)
-        return Recognition(trim_repetition(self._tokenizer.decode(tokens).strip()), speech=True)
+        return Recognition(trim_repetition(text), speech=True)
 
     async def transcribe(self, pcm: bytes, options: dict[str, Any] | None = None) -> Recognition:
         """Recognise one utterance on the ASR worker thread."""

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.audio.echo import EchoCanceller
 from assistant.audio.mixer import Mixer
 from assistant.audio.sinks import Sink
 from assistant.audio.sources import AudioSource
@@ -81,6 +82,8 @@ class Daemon:
     session: Session | None = field(default=None, init=False)
     """The local session, while running."""
     mixer: Mixer | None = field(default=None, init=False)
+    echo: EchoCanceller | None = field(default=None, init=False)
+    """Cleans the microphone of what the mixer plays (audio.echo_cancel); None when off."""
     turns: deque[TurnRecord] = field(default_factory=lambda: deque(maxlen=HISTORY_TURNS), init=False)
     voice_to_voice: Histogram = field(default_factory=lambda: Histogram(VOICE_TO_VOICE_BUCKETS_S), init=False)
     """Voice-to-voice latency of spoken turns, in seconds."""
@@ -121,6 +124,10 @@ class Daemon:
         async with contextlib.AsyncExitStack() as stack:
             mixer = await stack.enter_async_context(Mixer(self.output))
             self.mixer = mixer
+            if runtime.config.audio.echo_cancel == "webrtc":
+                # Loading livekit and priming the canceller take about half a second of CPU.
+                self.echo = await asyncio.to_thread(EchoCanceller, mixer.sample_rate)
+                mixer.on_played = self.echo.played
             runtime.music = mixer.music
             session = Session(runtime, _StateSink(mixer.speech, self), name="local")
             self.session = session
@@ -311,6 +318,7 @@ class Daemon:
         listener = session.listener
         # Read at each frame, so a reloaded wake.echo_tail_ms applies at once.
         listener.echo_until = lambda: mixer.speech_until() + self.runtime.config.wake.echo_tail_ms / 1000
+        listener.echo_text = mixer.speech_text  # "stop" in its own reply is not a person's
         session_woken = listener.on_wake  # the session's: barge-in, then the chime
 
         async def woken(wake: WakeDetected) -> None:
@@ -338,9 +346,19 @@ class Daemon:
         """The source's frames; silence in their place while muted, so nothing starts a turn
         (or wakes the assistant) while frames still arrive for the watchdog."""
         chunks = aiter(self.source)
+        echo = self.echo
+        listener = self._session().listener
         try:
             async for chunk in chunks:
-                yield dataclasses.replace(chunk, pcm=bytes(len(chunk.pcm))) if self.muted else chunk
+                if self.muted:
+                    yield dataclasses.replace(chunk, pcm=bytes(len(chunk.pcm)))
+                elif echo is None or listener.has_floor:
+                    # A command after the wake word is left as it is: a canceller still learning
+                    # the room (or hearing no echo at all) takes bites out of a voice over the
+                    # chime. It cleans what the wake word and "stop" are listened for in.
+                    yield chunk
+                else:
+                    yield echo.clean(chunk)
         finally:
             close = getattr(chunks, "aclose", None)
             if close is not None:
@@ -462,6 +480,8 @@ class Daemon:
             return  # after this utterance (_listen calls again)
         cfg = self.runtime.config
         listener.vad = Vad(cfg.vad.aggressiveness)
+        if listener.overheard_vad is not None:
+            listener.overheard_vad = Vad(cfg.vad.aggressiveness)
         listener.endpointer = Endpointer(
             EndpointSettings(
                 pre_roll_ms=cfg.endpoint.pre_roll_ms,
@@ -472,6 +492,7 @@ class Daemon:
         )
         listener.partial_after_ms = cfg.endpoint.partial_after_ms
         listener.complete_command_ms = cfg.endpoint.complete_command_ms
+        listener.unfinished_extra_ms = cfg.endpoint.unfinished_extra_ms
         self._listening_stale = False
 
     def _session(self) -> Session:

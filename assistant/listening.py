@@ -12,6 +12,11 @@ word does not reach speech recognition and a command said in the same breath is 
 ``push_to_talk`` mode (and in ``wake`` mode too) the gate also opens on request: the follow-up
 window after a reply, or a button. An open gate waits a limited time for speech to start and
 closes again once the utterance is over.
+
+While the assistant's own voice may reach the microphone (``echo_until``) no command starts,
+whatever the mode; but a short utterance said over its speech is cut out and recognised, and
+its words, unless they are words the assistant is saying itself (``echo_text``), go to
+``on_interjection``: that is how a bare "stop" cuts a reply off.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
@@ -27,6 +33,8 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaita
 from assistant.asr import Recognition, WhisperAsr
 from assistant.frames import AudioChunk, SpeechEnded, SpeechStarted, WakeDetected
 from assistant.listen.endpoint import Endpointer
+from assistant.listen.interject import Interjections
+from assistant.listen.unfinished import sounds_unfinished
 from assistant.listen.vad import Vad
 from assistant.listen.wake import WakeWordDetector
 
@@ -69,6 +77,10 @@ class _Speculation:
 
     task: asyncio.Future[Recognition]
     """Recognition of the utterance up to the pause; stale once a voiced frame follows."""
+    complete: bool | None = None
+    """Whether its transcript is a complete command; None until it is known."""
+    announced: bool = False
+    """Its transcript has been handed to ``on_pause`` (it is not a complete command)."""
 
 
 class Listener:
@@ -87,6 +99,8 @@ class Listener:
         detector: WakeWordDetector | None = None,
         no_speech_timeout_s: float = 5.0,
         on_wake: Callable[[WakeDetected], Awaitable[None]] | None = None,
+        on_pause: Callable[[str | None], None] | None = None,
+        unfinished_extra_ms: int = 0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"listening mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -99,6 +113,10 @@ class Listener:
         self.no_speech_timeout_s = no_speech_timeout_s
         self.on_wake = on_wake
         """Awaited on each wake word detection (the session plays the chime); errors are logged."""
+        self.on_pause = on_pause
+        """Told the transcript of a pause that is not a complete command (the session may start
+        answering it), then None if that transcript goes stale (the person went on, or the
+        utterance was dropped). Not told again when the utterance ends with exactly that text."""
         self.clock: Callable[[], float] = time.monotonic
         """The time base of the frames' ``t`` (monotonic, for live sources): "now" for open_window()."""
         self.last_wake: WakeDetected | None = None
@@ -120,6 +138,10 @@ class Listener:
         self.is_complete = is_complete
         self.partial_after_ms = partial_after_ms
         self.complete_command_ms = complete_command_ms
+        self.unfinished_extra_ms = unfinished_extra_ms
+        """More end silence when the pause's transcript stops mid-sentence ("set a timer for")."""
+        self.held_open = 0
+        """Pauses that did not end an utterance because its words stopped mid-sentence."""
         self.last_frame_t = time.monotonic()
         """When the last audio frame arrived (the daemon's watchdog checks it)."""
         self.early_ends = 0
@@ -130,9 +152,31 @@ class Listener:
         the microphone (its speech, plus a tail); no utterance starts before then. None = no gate."""
         self.echo_gated = 0
         """Voiced frames not allowed to start an utterance because the assistant was speaking."""
+        self.echo_text: Callable[[], str] | None = None
+        """What the assistant is saying now (the pieces playing, queued or just played): words
+        heard over its speech that it is saying itself are its own echo, not a person's."""
+        self.on_interjection: Callable[[str], Awaitable[None]] | None = None
+        """Awaited with the words of a short utterance a person said over the assistant's own
+        speech (the session stops on "stop"); errors are logged. None = not listened for."""
+        self.interjections = Interjections()
+        """Cuts short utterances out of the frames the self-hearing gate holds back."""
+        self.overheard_vad: Vad | None = None
+        """The VAD of those short utterances, apart from ``vad``: webrtcvad carries state from
+        frame to frame, and one that had just heard the wake word over its speech would call the
+        frames after it voiced (they would start the command with the end of the wake word).
+        None = short utterances are not listened for."""
+        self.own_words = 0
+        """Short utterances over its speech whose words it was saying itself: ignored."""
+        self._interjection: asyncio.Future[Recognition] | None = None
+        """Recognition of the latest short utterance heard over its speech."""
         self._has_floor = False
         """The gate was opened by the wake word or push-to-talk: the person has the floor, even
         over the chime."""
+
+    @property
+    def has_floor(self) -> bool:
+        """True from the wake word (or push-to-talk) to the end of the command said after it."""
+        return self._has_floor
 
     @property
     def accepting(self) -> bool:
@@ -199,6 +243,8 @@ class Listener:
                             await self._woken(event)
                         elif event is not None:
                             yield await self._with_transcript(event)
+                    if self._interjection is not None and self._interjection.done():
+                        await self._interjected()
                 if item is _END:
                     break
                 early = self._early_end()
@@ -213,6 +259,7 @@ class Listener:
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
                     await pending
             await self._drop_speculation()
+            await self._drop_interjection()
 
     def _feed(self, chunk: AudioChunk) -> SpeechEnded | WakeDetected | None:
         self.last_frame_t = time.monotonic()
@@ -229,7 +276,16 @@ class Listener:
                 self._recent.clear()
                 self._has_floor = True
                 return wake
-        if not self._gate_open(chunk.t):
+        gate_open = self._gate_open(chunk.t)
+        overheard_vad = self.overheard_vad if self.on_interjection is not None else None
+        if overheard_vad is not None and self._hears_itself(chunk.t):
+            # Said over its speech, a short word may still be for it ("stop"); the gate below
+            # keeps it from starting a command either way.
+            overheard = self.interjections.feed(chunk.pcm, overheard_vad.is_speech(chunk.pcm))
+            self._recognise_interjection(overheard)
+        elif self.interjections.active:
+            self._recognise_interjection(self.interjections.flush())  # its speech has ended
+        if not gate_open:
             return None
         voiced = self.vad.is_speech(chunk.pcm)
         if voiced and self._hears_itself(chunk.t):
@@ -284,12 +340,21 @@ class Listener:
         spec = self._speculation
         if spec is None or not spec.task.done() or spec.task.cancelled():
             return None
-        if self.endpointer.silent_ms < self.complete_command_ms:
-            return None
         if spec.task.exception() is not None:
             return None
         heard = spec.task.result()
-        if not heard.speech or not self._complete(heard.text):
+        if not heard.speech:
+            return None
+        if spec.complete is None:
+            spec.complete = self._complete(heard.text)
+            if not spec.complete and self.unfinished_extra_ms and sounds_unfinished(heard.text):
+                # "Set a timer for ...": they are thinking; neither end nor answer yet.
+                self.endpointer.wait_longer(self.unfinished_extra_ms)
+                self.held_open += 1
+            elif not spec.complete:
+                spec.announced = True
+                self._tell_pause(heard.text)
+        if not spec.complete or self.endpointer.silent_ms < self.complete_command_ms:
             return None
         now = time.monotonic()
         ended = self.endpointer.end_now(now)
@@ -306,6 +371,51 @@ class Listener:
             # After the wake word a person is talking; an utterance already begun runs on.
             return False
         return t < self.echo_until()
+
+    def _recognise_interjection(self, audio: bytes | None) -> None:
+        """Start recognising a short utterance heard over its speech (one at a time)."""
+        if audio is None or self.asr is None:
+            return
+        if self._interjection is not None and not self._interjection.done():
+            log.debug("a short utterance over its speech is still being recognised; dropping the next")
+            return
+        self._interjection = asyncio.ensure_future(self.asr.transcribe(audio))
+
+    async def _interjected(self) -> None:
+        """Hand on the words of a short utterance said over its speech, unless they are its own."""
+        task, self._interjection = self._interjection, None
+        if task is None or task.cancelled():
+            return
+        if task.exception() is not None:
+            log.warning("recognising a short utterance over its speech failed: %r", task.exception())
+            return
+        heard = task.result()
+        words = _once(_words(heard.text))
+        if not heard.speech or not words:
+            return
+        if self._says_itself(words):
+            self.own_words += 1
+            log.info("heard %r over its speech, which it is saying itself; ignored", heard.text)
+            return
+        log.info("heard %r said over its speech", heard.text)
+        if self.on_interjection is None:
+            return
+        try:
+            await self.on_interjection(" ".join(words))
+        except Exception:
+            log.exception("handling words said over its speech failed; listening goes on")
+
+    def _says_itself(self, words: list[str]) -> bool:
+        """Whether ``words``, in order, are among the words it is saying now."""
+        said = self.echo_text() if self.echo_text is not None else ""
+        return f" {' '.join(words)} " in f" {' '.join(_words(said))} "
+
+    async def _drop_interjection(self) -> None:
+        task, self._interjection = self._interjection, None
+        if task is not None:
+            task.cancel()
+            task.add_done_callback(_ignore_result)
+            await asyncio.wait({task})  # our own cancellation still propagates
 
     def _waiting_for_wake(self) -> bool:
         """Only the wake word can open the gate now, so frames may wait to be taken together."""
@@ -336,6 +446,7 @@ class Listener:
         self._has_floor = False
         self._lookback, self._after_wake = [], []
         self.endpointer.reset()
+        self.interjections.reset()
         self._forget_speculation()
 
     def _utterance_over(self) -> None:
@@ -380,9 +491,20 @@ class Listener:
             return ended
         return dataclasses.replace(ended, heard=heard.text, t_heard=time.monotonic())
 
+    def _tell_pause(self, text: str | None) -> None:
+        if self.on_pause is None:
+            return
+        try:
+            self.on_pause(text)
+        except Exception:
+            # Answering ahead is an optimisation: failing at it must not stop listening.
+            log.exception("handling the transcript of a pause failed")
+
     def _forget_speculation(self) -> None:
         spec, self._speculation = self._speculation, None
         if spec is not None:
+            if spec.announced:
+                self._tell_pause(None)
             spec.task.cancel()
             # The worker may still finish it; nobody waits for the result.
             spec.task.add_done_callback(_ignore_result)
@@ -390,6 +512,8 @@ class Listener:
     async def _drop_speculation(self) -> None:
         spec, self._speculation = self._speculation, None
         if spec is not None:
+            if spec.announced:
+                self._tell_pause(None)
             spec.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await spec.task
@@ -397,6 +521,19 @@ class Listener:
 
 async def _next(chunks: AsyncIterator[AudioChunk]) -> object:
     return await anext(chunks, _END)
+
+
+def _words(text: str) -> list[str]:
+    """Lower-case words without punctuation, for comparing what was heard with what was said."""
+    return re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
+
+
+def _once(words: list[str]) -> list[str]:
+    """A phrase said once: whisper repeats a short one it is unsure of ("Stop. Stop.")."""
+    for size in range(1, len(words) // 2 + 1):
+        if len(words) % size == 0 and words == words[:size] * (len(words) // size):
+            return words[:size]
+    return words
 
 
 def _ignore_result(task: asyncio.Future[Recognition]) -> None:

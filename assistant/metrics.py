@@ -90,6 +90,9 @@ class Metrics:
     """The LLM response cache's own counters (it updates them)."""
     llm_prompt: PromptCounters = field(default_factory=PromptCounters)
     """Prompt tokens the local model evaluated and reused (it updates them)."""
+    answers_ahead: Counter[str] = field(default_factory=Counter)
+    """Decisions started on the transcript of a pause (llm.answer_ahead): started, used (the turn
+    took it), dropped (the person went on, or the turn turned out different)."""
 
     def count_turn(
         self, route: str, over_budget: Iterable[str], degraded: Iterable[str], *, failed: bool
@@ -115,4 +118,5 @@ class Metrics:
             "tts_cache": self.tts_cache.snapshot(),
             "response_cache": self.response_cache.snapshot(),
             "llm_prompt": self.llm_prompt.snapshot(),
+            "answers_ahead": dict(self.answers_ahead),
         }

@@ -22,6 +22,7 @@ from assistant.listening import Listener
 from assistant.llm.answerer import AnswerLost, LlmUnavailable
 from assistant.llm.decision import DecisionError, LlmEvent, ToolRequest
 from assistant.llm.memory import Conversation
+from assistant.llm.prefetch import Prefetch
 from assistant.llm.prompt import Exchange, Prompt
 from assistant.llm.tools import SEPARATOR, ToolCallError
 from assistant.models import resolve_model
@@ -62,6 +63,8 @@ class TurnResult:
     """The tool the model chose, as it asked for it (``skill``/``action``/``slots`` say what ran)."""
     follow_up: bool = False
     """The reply asked something (a skill's Reply(follow_up=True)): listen for the answer."""
+    answered_ahead: bool = False
+    """The model's decision was started on the transcript of a pause (llm.answer_ahead)."""
     trace: Trace | None = field(default=None, repr=False)
     """The turn's raw timestamps (not part of the JSON contract; the bench plots them)."""
 
@@ -82,6 +85,8 @@ class TurnResult:
             out["tool_call"] = {"name": self.tool_call.name, "arguments": self.tool_call.arguments}
         if self.truncated:
             out["truncated"] = True
+        if self.answered_ahead:
+            out["answered_ahead"] = True
         if self.error:
             out["error"] = self.error
         return out
@@ -104,6 +109,10 @@ class Session:
         self._speaking = asyncio.Lock()
         self._answering: asyncio.Task[None] | None = None
         """The running turn's answer (LLM, skill, speech): what a barge-in cancels."""
+        self._announcing: asyncio.Task[None] | None = None
+        """The announcement being said (say): a barge-in cuts it off, with its pieces to come."""
+        self._ahead: Prefetch | None = None
+        """The model's decision started on the transcript of a pause (llm.answer_ahead)."""
         cfg = runtime.config
         self.conversation = Conversation(cfg.llm.memory_s, cfg.llm.memory_turns)
         """Recent exchanges the model sees, so follow-ups work."""
@@ -133,11 +142,15 @@ class Session:
             lambda text: runtime.router.route(text, runtime.now()).route == "skill",
             partial_after_ms=cfg.endpoint.partial_after_ms,
             complete_command_ms=cfg.endpoint.complete_command_ms,
+            unfinished_extra_ms=cfg.endpoint.unfinished_extra_ms,
             mode=self.wake.mode,
             detector=detector,
             no_speech_timeout_s=self.wake.no_speech_timeout_s,
             on_wake=self._woken,
+            on_pause=self._paused,
         )
+        self.listener.on_interjection = self._interjected
+        self.listener.overheard_vad = Vad(cfg.vad.aggressiveness)
 
     async def _woken(self, wake: WakeDetected) -> None:
         """The wake word was heard: cut off what this session is saying (barge-in), then chime
@@ -147,14 +160,62 @@ class Session:
         if self._chime is not None:
             await self.sink.play(self._chime)
 
+    async def _interjected(self, text: str) -> None:
+        """Words said over this session's speech: a stop phrase cuts it off like the wake word
+        (and silences a ringing alert); anything else is dropped."""
+        if not is_stop_phrase(normalize_text(text)):
+            log.info("heard %r over the reply: not a stop phrase, ignored", text)
+            return
+        if await self.interrupt(f"stop phrase {text!r}"):
+            self.runtime.metrics.barge_ins += 1
+        await self.runtime.alerts.stop()
+
+    def _paused(self, text: str | None) -> None:
+        """The person paused: start the model on what they said so far if it is a question for
+        it (``llm.answer_ahead``); None: they went on, so that start is dropped."""
+        self._drop_ahead()
+        runtime = self.runtime
+        answerer = runtime.answerer
+        if text is None or not runtime.config.llm.answer_ahead or answerer is None:
+            return
+        if self.answering or self._speaking.locked() or runtime.skills_only.active():
+            return  # the model is busy with (or the speaker still owed to) an earlier turn
+        text = text.strip()
+        if runtime.router.route(text, runtime.now()).route != "llm":
+            return
+        prompt = Prompt(runtime.config.llm.system_prompt, text, self.conversation.recent())
+        notes: list[str] = []
+        self._ahead = Prefetch(prompt, answerer.decide(prompt, notes), notes)
+        runtime.metrics.answers_ahead["started"] += 1
+        log.debug("answering ahead: %r", text)
+
+    def _drop_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.discard()
+            self.runtime.metrics.answers_ahead["dropped"] += 1
+
     @property
     def answering(self) -> bool:
         """True while a turn's answer is being produced or spoken."""
         return self._answering is not None and not self._answering.done()
 
     async def interrupt(self, reason: str) -> bool:
-        """Barge-in: silence this session's speech now and cancel the answer in progress (the
-        LLM stops, nothing more is said, nothing is remembered); True if an answer was cut."""
+        """Barge-in: silence this session's speech now, cut off the announcement being said (the
+        rest of it too), hush alerts while the command is said (ringing ones ring on until
+        "stop") and cancel the answer in progress (the LLM stops, nothing more is said, nothing is
+        remembered); True if an answer was cut."""
+        self._drop_ahead()
+        # First: once the announcement has ended, the alert speaker takes the next one queued,
+        # which must not be a repeat of the ring being cut, nor be said over the command.
+        self.runtime.alerts.hush(self.wake.no_speech_timeout_s)
+        announcing = self._announcing
+        if announcing is not None and not announcing.done():
+            log.info("interrupted (%s): the announcement being said is cut off", reason)
+            # Ended before the speaker is silenced, so none of its pieces is queued after that.
+            announcing.cancel()
+            await asyncio.wait({announcing})
+            self.runtime.alerts.cut += 1
         await self.sink.stop()
         task = self._answering
         if task is None or task.done():
@@ -223,6 +284,13 @@ class Session:
             # Noise that got past the VAD: no turn, nothing said, nothing sent anywhere.
             log.info("no speech in %.1f s of voiced audio; ignored", len(speech.pcm) / 32000)
             return TurnResult("", "none", truncated=speech.truncated)
+        wake = self.listener.last_wake
+        if wake is not None and wake.t > speech.t_endpoint:
+            # The wake word came after this utterance ended, while it was being recognised or
+            # waited for its turn: the person has something else to say, and that comes next.
+            log.info("wake word heard after %r ended: that command is dropped", heard.text)
+            result = TurnResult(heard.text, "none", truncated=speech.truncated, degraded=["interrupted"])
+            return self._finish(result, trace)
         result = await self.handle_text(heard.text, trace)
         result.truncated = speech.truncated
         self._follow_up(result)
@@ -232,6 +300,15 @@ class Session:
         """Run one turn from text (typed, or recognised from speech)."""
         trace = trace or Trace()
         text = text.strip()
+        ahead, self._ahead = self._ahead, None
+        try:
+            return await self._handle_text(text, trace, ahead)
+        finally:
+            if ahead is not None and not ahead.taken:
+                await ahead.cancel()
+                self.runtime.metrics.answers_ahead["dropped"] += 1
+
+    async def _handle_text(self, text: str, trace: Trace, ahead: Prefetch | None) -> TurnResult:
         if is_stop_phrase(normalize_text(text)) and await self._stop_what_sounds():
             trace.mark("route")
             return self._finish(TurnResult(text, "skill", "system", "stop"), trace)
@@ -248,7 +325,7 @@ class Session:
             result.slots = dict(decision.intent.slots)
         try:
             async with self._speaking:
-                answered = await self._interruptible(self._answer(decision, text, result, trace))
+                answered = await self._interruptible(self._answer(decision, text, result, trace, ahead))
         except Exception as exc:
             log.exception("turn failed")
             return await self._fail(result, trace, exc)
@@ -268,7 +345,11 @@ class Session:
             tool = ToolRequest(f"{result.skill}{SEPARATOR}{result.action}", dict(result.slots))
         self.conversation.add(Exchange(result.transcript, result.reply, tool))
 
-    async def _answer(self, decision: Decision, text: str, result: TurnResult, trace: Trace) -> None:
+    async def _answer(
+        self, decision: Decision, text: str, result: TurnResult, trace: Trace, ahead: Prefetch | None = None
+    ) -> None:
+        if ahead is not None and decision.route != "llm":
+            await ahead.cancel()  # its CPU time is the answer's now
         if decision.route == "none":
             # Heard something but no words: say so (or stay silent when configured empty).
             result.reply = await self._speak(_pieces_of(self.runtime.config.reply.not_heard), trace)
@@ -280,7 +361,8 @@ class Session:
             result.reply = await self._speak(_pieces_of(self.runtime.config.reply.skills_only), trace)
         else:
             cap_s = self.runtime.config.llm.max_spoken_s
-            result.reply = await self._speak(self._llm_reply(text, trace, result), trace, cap_s, result)
+            reply = self._llm_reply(text, trace, result, ahead)
+            result.reply = await self._speak(reply, trace, cap_s, result)
 
     async def _stop_what_sounds(self) -> bool:
         """Stop ringing alerts, else music; True when something was stopped."""
@@ -293,11 +375,24 @@ class Session:
         return False
 
     async def say(self, text: str, sound: str | None = None) -> None:
-        """Speak unprompted (an announcement): the sound first, then the words."""
+        """Speak unprompted (an announcement): the sound first, then the words; a barge-in
+        (interrupt) cuts it off and it returns early."""
         async with self._speaking:
-            if sound:
-                await self.sink.play(load_sound(sound))
-            await self._speak(_pieces_of(text), Trace())
+            task = asyncio.create_task(self._announce(text, sound), name=f"say-{self.name}")  # owned
+            self._announcing = task
+            try:
+                await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not task.cancelled() or (current is not None and current.cancelling()):
+                    raise  # say() itself is being cancelled (shutdown), not just its words
+            finally:
+                self._announcing = None
+
+    async def _announce(self, text: str, sound: str | None) -> None:
+        if sound:
+            await self.sink.play(load_sound(sound))
+        await self._speak(_pieces_of(text), Trace())
 
     async def _skill_reply(
         self, decision: Decision, trace: Trace, result: TurnResult
@@ -339,7 +434,9 @@ class Session:
                 answerer.cache.clear()
         return reply
 
-    async def _llm_reply(self, text: str, trace: Trace, result: TurnResult) -> AsyncGenerator[str, None]:
+    async def _llm_reply(
+        self, text: str, trace: Trace, result: TurnResult, ahead: Prefetch | None = None
+    ) -> AsyncGenerator[str, None]:
         """The model's answer in pieces, or the reply of the tool it chose; acting on budgets:
         a filler when it is slow to start, a cut (generation stopped, reply.too_slow said) past
         budgets.llm_hard_limit_ms."""
@@ -355,7 +452,17 @@ class Session:
         allowance = budgets.llm_hard_limit_ms / 1000
         chunker = SentenceChunker()
         prompt = Prompt(config.llm.system_prompt, text, self.conversation.recent())
-        stream = answerer.decide(prompt, result.degraded)
+        if ahead is not None and ahead.prompt == prompt:
+            # Started while the endpointer was still confirming the end: its first words may
+            # be there already.
+            stream = ahead.take()
+            result.answered_ahead = True
+            self.runtime.metrics.answers_ahead["used"] += 1
+            result.degraded.extend(ahead.notes)
+        else:
+            if ahead is not None:
+                await ahead.cancel()  # another request came in between: the model is needed here
+            stream = answerer.decide(prompt, result.degraded)
         pending: asyncio.Future[LlmEvent | None] | None = None
         answered = False  # a piece of the answer (not the filler) has been handed on
         cut = False

@@ -104,6 +104,26 @@ def wake_samples(force: bool) -> None:
             out.writeframes(pcm.tobytes())
 
 
+# Said over the assistant's own speech (tests/data, 16 kHz), in espeak-ng's voice: a person,
+# not the assistant. File stem → text.
+INTERJECTIONS = {"stop_espeak": "Stop."}
+
+
+def interjection_samples(force: bool) -> None:
+    """Synthesize the words said over a reply with espeak-ng, at 16 kHz."""
+    if shutil.which("espeak-ng") is None:
+        print("espeak-ng not installed; skipping the interjections")
+        return
+    for stem, text in INTERJECTIONS.items():
+        path = DATA / f"{stem}.wav"
+        if path.exists() and not force:
+            continue
+        raw = DATA / f"{stem}.tmp.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
+        subprocess.run(["sox", str(raw), "-r", "16000", str(path)], check=True)
+        raw.unlink()
+
+
 def non_speech() -> None:
     """Two seconds of digital silence and of low white noise, 16 kHz mono."""
     rng = np.random.default_rng(7)
@@ -136,5 +156,6 @@ if __name__ == "__main__":
     piper_samples(force)
     espeak_samples(force)
     wake_samples(force)
+    interjection_samples(force)
     non_speech()
     expected_tsv()

@@ -26,7 +26,7 @@ FRAME_BYTES = 960  # 30 ms of 16 kHz mono s16le
 START_TIMEOUT_S = 240.0
 
 SLOW_SKILL = '''
-"""Test-only skill: one handler that blocks the event loop, one that is merely slow."""
+"""Test-only skill: one handler that blocks the event loop, two that are merely slow."""
 
 import asyncio
 import time
@@ -46,6 +46,12 @@ async def freeze(ctx, slots):
 async def dawdle(ctx, slots):
     await asyncio.sleep(30)
     return Reply("Finally.")
+
+
+@skill.intent("linger", description="Think quietly for a while.", sentences=["tell me a joke"])
+async def linger(ctx, slots):
+    await asyncio.sleep(float(ctx.config.get("linger_s", 10.0)))  # a spoken turn that takes long
+    return Reply("Done.")
 '''
 
 

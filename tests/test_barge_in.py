@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import os
 import re
 import select
@@ -218,6 +219,7 @@ class Daemon:
             # No tools: a small model sometimes reaches for one (a timer) instead of the story.
             "llm": {"max_tokens": 400, "max_spoken_s": 60, "tools": False},
             "budgets": {"llm_hard_limit_ms": 120000},
+            "skills": {"timers": {"ring_every_s": 8, "ring_limit": 3}},
         }
         (tmp / "config.yaml").write_text(yaml.safe_dump(config))
         self.out, self.err = tmp / "stdout.txt", tmp / "stderr.txt"
@@ -230,6 +232,8 @@ class Daemon:
             NOTIFY_SOCKET=str(notify),
             WATCHDOG_USEC=str(WATCHDOG_USEC),
         )
+        self.env = environ
+        self.runtime_dir = tmp / "rt" / "hearkend"  # where its control socket is
         with self.out.open("w") as out, self.err.open("w") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "assistant", "--config", str(tmp / "config.yaml"), "run"],
@@ -244,6 +248,23 @@ class Daemon:
     def stderr(self) -> str:
         return self.err.read_text()
 
+    def control(self, *args: str) -> subprocess.Popen[str]:
+        """``assistant ARGS`` against this daemon's control socket, started (not waited for)."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "assistant", "--runtime-dir", str(self.runtime_dir), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
+
+    def ask(self, *args: str) -> Any:
+        """``assistant ARGS --json`` against the control socket, waited for: its JSON answer."""
+        proc = self.control(*args, "--json")
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        return json.loads(out)
+
     def turns(self) -> list[str]:
         """The turn log's lines."""
         return re.findall(r"^.*assistant\.turn: turn session=.*$", self.stderr(), re.MULTILINE)
@@ -254,6 +275,12 @@ class Daemon:
             assert self.proc.poll() is None, f"assistant run exited early:\n{self.stderr()[-4000:]}"
             assert time.monotonic() < deadline, f"timed out; stderr:\n{self.stderr()[-4000:]}"
             time.sleep(0.05)
+
+    def say(self, text: str) -> None:
+        """``assistant say TEXT`` through the control socket; returns once it has been said."""
+        proc = self.control("say", text)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
 
     def cpu_s(self) -> float:
         """CPU time the daemon has used so far (user + system)."""
@@ -458,6 +485,145 @@ def test_wake_word_cuts_a_long_answer_off_and_the_next_command_is_answered(house
     gaps = np.diff([asked, *pings, wake_said])
     assert len(pings) >= (wake_said - asked) / (WATCHDOG_USEC / 2e6) * 0.7, pings
     assert float(gaps.max()) < 1.5, gaps
+
+
+LONG_SAY = (
+    "This is the first of several things I have to say. Here is a second sentence, a little longer "
+    "than the first one. A third one follows it. And a fourth, so that plenty is left to say. "
+    "A fifth sentence comes next. And finally there is a sixth."
+)
+ATTEMPTS = 3
+"""Tries at a barge-in. On a busy machine the microphone can overrun (frames are dropped, as a
+sound card's would be) and the wake word go unheard, or the command after it be misheard; such a
+try tests nothing, and is made again."""
+TIME_REPLY_S = 3.0
+"""At most this much of the reply to "what time is it" is loud ("It's 9:05 AM.")."""
+
+
+def wake_word_over(house: House, mark: int) -> float | None:
+    """Say "okay nabu, what time is it" (a wake word alone leaves a scrap that whisper may take
+    for "Thank you."); when the daemon barged in (its log past ``mark`` says so), or None."""
+    said = house.mic.say(audio(DATA / "wake_okay_nabu_what_time.wav") + silence(0.5))
+    deadline = said + 3.0
+    while time.monotonic() < deadline:
+        if "interrupted (wake word" in house.daemon.stderr()[mark:]:
+            return time.monotonic()
+        time.sleep(0.02)
+    print("the wake word was not heard (frames lost under load?); trying again")
+    return None
+
+
+def after_the_cut(speaker: Speaker, cut: float, until: float) -> tuple[float, float]:
+    """How long after the barge-in ``cut`` the output fell silent, and how many seconds of it
+    were loud again from then until ``until``."""
+    after = [(t, loud) for t, loud in list(speaker.windows) if t >= cut - 1.0]
+    last = max((t for t, loud in after if loud and t < cut + 0.6), default=cut)
+    again = sum(WINDOW_S for t, loud in after if loud and last + 0.2 < t < until)
+    # Where the output turned loud or quiet, in seconds from the barge-in (for a failure's message).
+    edges = [
+        (round(t - cut, 2), loud) for i, (t, loud) in enumerate(after) if i == 0 or after[i - 1][1] != loud
+    ]
+    print(f"output after the barge-in (s, loud): {edges}")
+    return last + WINDOW_S - cut, again
+
+
+def only_the_time_asked(house: House, turns: int) -> bool:
+    """The one turn since there were ``turns`` is the command said after the wake word; waits
+    for it, then until the daemon is quiet, so that a turn still being answered counts."""
+    deadline = time.monotonic() + 30
+    while len(house.daemon.turns()) <= turns and time.monotonic() < deadline:
+        time.sleep(0.05)
+    house.quiet(seconds=0.5)
+    taken = house.daemon.turns()[turns:]
+    if len(taken) == 1 and "route=skill clock.time" in taken[0]:
+        return True
+    print(f"not the command said after the wake word: {taken}; trying again")
+    return False
+
+
+def barge_into_an_announcement(house: House) -> tuple[float, dict[str, Any]] | None:
+    """One try: a long ``assistant say``, "okay nabu, what time is it" over it; (when it was cut
+    off, the status before) or None."""
+    daemon, speaker = house.daemon, house.speaker
+    house.quiet()
+    before, turns, mark = daemon.ask("status"), len(daemon.turns()), len(daemon.stderr())
+    since = time.monotonic()
+    say = daemon.control("say", LONG_SAY)  # returns once said (or cut off)
+    daemon.wait_for(lambda: speaker.loud_s(since) >= 2.0, timeout=60)
+    cut = wake_word_over(house, mark)
+    out, err = say.communicate(timeout=60)
+    assert say.returncode == 0 and out.startswith("said: "), err
+    if cut is None:
+        return None
+    assert time.monotonic() - cut < 3  # it returned early: not after six sentences
+    return (cut, before) if only_the_time_asked(house, turns) else None
+
+
+@pytest.mark.slow
+def test_wake_word_cuts_an_announcement_off_with_the_rest_of_it(house: House) -> None:
+    daemon, speaker = house.daemon, house.speaker
+    for _ in range(ATTEMPTS):
+        if (tried := barge_into_an_announcement(house)) is not None:
+            break
+    else:
+        pytest.fail(f"no clean try in {ATTEMPTS}:\n{daemon.stderr()[-4000:]}")
+    cut, before = tried
+    latency, loud_after = after_the_cut(speaker, cut, until=time.monotonic())
+    print(f"announcement: output silent {latency * 1000:.0f} ms after the barge-in")
+    assert latency < 0.6
+    # Only the time was said after it, not the four sentences left (about 8 s).
+    assert loud_after < TIME_REPLY_S, loud_after
+    after = daemon.ask("status")
+    assert after["alerts"]["cut"] == before["alerts"]["cut"] + 1
+    assert after["metrics"]["barge_ins"] == before["metrics"]["barge_ins"]  # no answer was cut
+
+
+TIMER = "roast potatoes with rosemary and garlic and a little olive oil and sea salt"
+"""A long name, so that its ring is long: the alarm sound, then about 5 s of words."""
+
+
+def barge_into_a_ring(house: House) -> tuple[float, dict[str, Any]] | None:
+    """One try: a timer that rings (every 8 s), "okay nabu, what time is it" over its ring;
+    (when it was cut off, the status before) or None (the ring stopped)."""
+    daemon, speaker = house.daemon, house.speaker
+    house.quiet()
+    before, mark = daemon.ask("status"), len(daemon.stderr())
+    turn = daemon.ask("ask", "--daemon", f"set a timer for 8 seconds called {TIMER}")
+    assert (turn["skill"], turn["action"]) == ("timers", "start"), turn
+    turns = len(daemon.turns())
+    daemon.wait_for(lambda: f"announce: Your {TIMER} timer is done." in daemon.stderr()[mark:], timeout=30)
+    rings = time.monotonic()
+    daemon.wait_for(lambda: speaker.loud_s(rings) >= 0.5, timeout=10)
+    cut = wake_word_over(house, mark)
+    if cut is not None and only_the_time_asked(house, turns):
+        return cut, before
+    daemon.ask("ask", "--daemon", "stop")
+    return None
+
+
+@pytest.mark.slow
+def test_wake_word_hushes_a_ringing_timer_which_rings_on_until_stopped(house: House) -> None:
+    daemon, speaker = house.daemon, house.speaker
+    for _ in range(ATTEMPTS):
+        if (tried := barge_into_a_ring(house)) is not None:
+            break
+    else:
+        pytest.fail(f"no clean try in {ATTEMPTS}:\n{daemon.stderr()[-4000:]}")
+    cut, before = tried
+    status = daemon.ask("status")
+    assert status["alerts"]["cut"] == before["alerts"]["cut"] + 1
+    # Hushed, not stopped: "stop" (or "snooze") still finds it ringing, and it rings again, a
+    # full interval (ring_every_s: 8) after the wake word.
+    assert status["alerts"]["ringing"] == [f"timer:{TIMER}"]
+    daemon.wait_for(lambda: speaker.loud_s(cut + 6) >= 0.5, timeout=15)
+    latency, loud_after = after_the_cut(speaker, cut, until=cut + 6)
+    print(f"ringing timer: output silent {latency * 1000:.0f} ms after the barge-in")
+    assert latency < 0.6
+    # Until then only the time was said: not the rest of the ring, nor its repeat.
+    assert loud_after < TIME_REPLY_S, loud_after
+    stop = daemon.ask("ask", "--daemon", "stop")
+    assert (stop["skill"], stop["action"]) == ("system", "stop"), stop
+    assert daemon.ask("status")["alerts"]["ringing"] == []
 
 
 # --------------------------------------------------------------------------- the session, in process

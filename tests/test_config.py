@@ -21,8 +21,8 @@ def test_no_file_means_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_xdg_file_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     (tmp_path / "hearkend").mkdir()
-    (tmp_path / "hearkend" / "config.yaml").write_text("asr:\n  beam_size: 3\n")
-    assert load_config(None).asr.beam_size == 3
+    (tmp_path / "hearkend" / "config.yaml").write_text("asr:\n  beam_size: 4\n")
+    assert load_config(None).asr.beam_size == 4
 
 
 def test_error_names_file_line_and_key(tmp_path: Path) -> None:

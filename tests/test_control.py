@@ -227,6 +227,60 @@ def test_ask_daemon_sets_a_timer_that_lives_in_the_daemon(live: LiveDaemon) -> N
     assert last["source"] == "control" and last["skill"] == "reminders"
 
 
+def ask_daemon(live: LiveDaemon, text: str, action: str) -> None:
+    proc = live.control("ask", "--daemon", "--json", text)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["action"] == action, proc.stdout
+
+
+def test_timers_lists_paused_timers_with_the_time_they_keep(live: LiveDaemon) -> None:
+    ask_daemon(live, "set a 20 minute pasta timer", "start")
+    ask_daemon(live, "pause the pasta timer", "pause")
+    time.sleep(1.5)  # a paused timer's time does not run
+    listed = live.control("timers", "--json")
+    assert listed.returncode == 0, listed.stderr
+    jobs = json.loads(listed.stdout)["jobs"]
+    [paused] = [job for job in jobs if job["state"] == "paused"]
+    assert {k: v for k, v in paused.items() if k != "left_s"} == {
+        "skill": "timers",
+        "id": "timer:pasta",
+        "event": None,
+        "due": None,
+        "in_s": None,
+        "text": "pasta",
+        "state": "paused",
+    }
+    assert 1190 < paused["left_s"] <= 1200
+    assert all(job["state"] == "scheduled" and job["due"] for job in jobs if job is not paused)
+    text = live.control("timers")
+    assert text.returncode == 0, text.stderr
+    line = next(line for line in text.stdout.splitlines() if line.startswith("pasta timer"))
+    assert re.fullmatch(r"pasta timer +(20 min|19 min 5\d s) left +\(paused\)", line), text.stdout
+    ask_daemon(live, "cancel the pasta timer", "cancel")
+    assert "pasta" not in live.control("timers").stdout
+
+
+def test_alarms_lists_the_daemons_alarms(live: LiveDaemon) -> None:
+    empty = live.control("alarms")
+    assert (empty.returncode, empty.stdout) == (0, "no alarms\n"), empty.stderr
+    ask_daemon(live, "set an alarm for 6:30 on weekdays", "set")
+    ask_daemon(live, "set an alarm for 8 called gym", "set")
+    listed = live.control("alarms", "--json")
+    assert listed.returncode == 0, listed.stderr
+    jobs = json.loads(listed.stdout)["jobs"]
+    assert {job["skill"] for job in jobs} == {"alarms"} and len(jobs) == 2
+    assert sorted(str(job["text"]) for job in jobs) == ["None", "gym"]  # the label, if it has one
+    assert all(0 < job["in_s"] <= 7 * 86400 and job["state"] == "scheduled" for job in jobs)
+    text = live.control("alarms")
+    assert text.returncode == 0, text.stderr
+    lines = sorted(text.stdout.splitlines())
+    assert len(lines) == 2, text.stdout
+    assert re.fullmatch(r"alarm +in \d.* +\(at .*\)", lines[0]), lines
+    assert re.fullmatch(r"gym alarm +in \d.* +\(at .*(08|20):00(:00)?\)", lines[1]), lines
+    ask_daemon(live, "cancel all alarms", "cancel_all")
+    assert live.control("alarms").stdout == "no alarms\n"
+
+
 def test_say_speaks_on_the_daemon_output(live: LiveDaemon) -> None:
     before = status(live)["output"]["spoken_s"]
     proc = live.control("say", "The kettle has boiled.")

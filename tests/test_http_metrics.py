@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_daemon import LiveDaemon, isolated_env, speech
+from live_daemon import LiveDaemon, install_slow_skill, isolated_env, speech
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _SAMPLE = re.compile(rf"^({_NAME})(?:\{{(.*)\}})? (\S+)$")
@@ -79,8 +79,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveDaemon,
     tmp = tmp_path_factory.mktemp("http")
     port = free_port()
     config = tmp / "config.yaml"
-    config.write_text(f"wake:\n  mode: always\nhttp:\n  port: {port}\n  host: 127.0.0.1\n")
-    daemon = LiveDaemon(tmp, config)
+    config.write_text(
+        f"wake:\n  mode: always\nhttp:\n  port: {port}\n  host: 127.0.0.1\n"
+        "budgets:\n  skill_timeout_ms: 30000\nskills:\n  hktest_slow:\n    linger_s: 12\n"
+    )
+    # The test skill: "tell me a joke" is a spoken turn that thinks for 12 s.
+    site = install_slow_skill(tmp / "site")
+    daemon = LiveDaemon(tmp, config, env=isolated_env(tmp, PYTHONPATH=str(site)))
     try:
         daemon.wait_ready()
         daemon.wait_for("serving /metrics and /health")
@@ -163,6 +168,37 @@ def test_unknown_paths_are_404(live: tuple[LiveDaemon, str]) -> None:
     assert get(f"{base}/admin")[0] == 404
 
 
+def test_utterances_dropped_while_turns_wait_are_counted(live: tuple[LiveDaemon, str]) -> None:
+    daemon, base = live
+    daemon.wait_until_quiet()
+    _, before = metrics(base)
+    assert value(before, "hearkend_dropped_utterances_total") == 0
+    mark = len(daemon.text())
+    daemon.say_into_microphone(speech("tell_me_a_joke.espeak.wav"))
+    # The turn thinks for 12 s (the test skill), saying nothing: listening goes on meanwhile.
+    deadline = time.monotonic() + 60
+    while json.loads(daemon.control("status", "--json").stdout)["state"] != "thinking":
+        assert time.monotonic() < deadline, daemon.text()[mark:]
+        time.sleep(0.2)
+    for _ in range(3):  # two wait for their turn (TURN_QUEUE), the third finds no room
+        daemon.say_into_microphone(speech("what_time_is_it.espeak.wav"))
+    daemon.wait_for("this one is dropped", after=mark, timeout=30)
+    _, after = metrics(base)
+    assert value(after, "hearkend_dropped_utterances_total") == 1
+    assert value(after, "hearkend_muted_utterances_total") == 0
+    status = json.loads(daemon.control("status", "--json").stdout)
+    assert status["listening"]["dropped_utterances"] == 1
+    assert "utterances dropped: 1 with turns already waiting" in daemon.control("status").stdout
+    # The waiting two are answered after the long turn.
+    deadline = time.monotonic() + 90
+    while daemon.text()[mark:].count("route=skill clock.time") < 2:
+        assert time.monotonic() < deadline, daemon.text()[mark:]
+        time.sleep(0.2)
+    log = daemon.text()[mark:]
+    assert "route=skill hktest_slow.linger" in log and log.count("route=skill clock.time") == 2
+    daemon.wait_until_quiet()
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "example.com"])
 def test_only_loopback_addresses_are_accepted(tmp_path: Path, host: str) -> None:
     config = tmp_path / "config.yaml"
@@ -177,3 +213,21 @@ def test_only_loopback_addresses_are_accepted(tmp_path: Path, host: str) -> None
     )
     assert proc.returncode == 2
     assert f"{config}:3: http.host must be a loopback address (127.0.0.1, ::1 or localhost)" in proc.stderr
+
+
+def test_answers_started_on_the_pause_are_counted(live: tuple[LiveDaemon, str]) -> None:
+    daemon, base = live
+    daemon.wait_until_quiet()
+    _, before = metrics(base)
+    mark = len(daemon.text())
+    daemon.say_into_microphone(speech("capital_of_france.wav"))
+    daemon.wait_for("turn session=local route=llm", after=mark, timeout=90)
+    _, after = metrics(base)
+    gained = {
+        outcome: value(after, "hearkend_answers_ahead_total", outcome=outcome)
+        - value(before, "hearkend_answers_ahead_total", outcome=outcome)
+        for outcome in ("started", "used", "dropped")
+    }
+    # Every pause inside the question may start one; the one at its end is the one used.
+    assert gained["used"] == 1 and gained["started"] == gained["used"] + gained["dropped"], gained
+    daemon.wait_until_quiet()

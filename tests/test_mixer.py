@@ -430,3 +430,37 @@ async def test_output_failure_reaches_speakers() -> None:
     with pytest.raises(OSError, match="unplugged"):
         await mixer.speech.play(ReplyAudio(tone(0.2, 500, 0.3).tobytes(), RATE))
     await mixer.aclose()
+
+
+async def test_it_tells_what_it_says_and_hands_every_block_to_a_tap() -> None:
+    sink = ClockSink()
+    tapped: list[tuple[bytes, float]] = []
+    async with Mixer(sink, sample_rate=RATE) as mixer:
+        mixer.on_played = lambda pcm, t: tapped.append((pcm, t))
+        assert mixer.speech_text() == ""
+        pieces = ["One.", "Two.", "Three.", "Four."]
+        plays = [
+            asyncio.create_task(mixer.speech.play(ReplyAudio(tone(0.06, 300, 0.3).tobytes(), RATE, p)))
+            for p in pieces[:2]
+        ]
+        await sink.hold_at(1)  # the first block is being written: "Two." waits in the queue
+        assert mixer.speech_text() == "One. Two."  # one playing, one queued
+        sink.release()
+        await asyncio.gather(*plays)
+        for p in pieces[2:]:
+            await mixer.speech.play(ReplyAudio(tone(0.06, 300, 0.3).tobytes(), RATE, p))
+        await mixer.speech.drain()
+        # The last few pieces played are still counted: the room and the microphone lag.
+        assert mixer.speech_text() == "Two. Three. Four."
+        # The tap saw exactly what the output got, with the times the output gave.
+        assert b"".join(pcm for pcm, _ in tapped) == sink.pcm()
+        assert [t for _, t in tapped] == [k * BLOCK / RATE for k in range(len(tapped))]
+
+        def broken(pcm: bytes, t: float) -> None:
+            raise RuntimeError("tap failed")
+
+        # A failing tap is removed; the output goes on.
+        mixer.on_played = broken
+        await mixer.speech.play(ReplyAudio(tone(0.06, 300, 0.3).tobytes(), RATE, "Five."))
+        await mixer.speech.drain()
+        assert mixer.on_played is None and len(sink.pieces) > len(tapped)

@@ -16,7 +16,7 @@ from assistant.audio.sinks import MemorySink
 from assistant.config import Config
 from assistant.runtime import Runtime, start_runtime
 from assistant.session import Session, TurnResult
-from assistant.skill import Job, Reply
+from assistant.skill import Held, Job, Reply
 from assistant.skill.alerts import AlertService
 from assistant.skill.context import HttpClients
 from assistant.skill.scheduler import JobStore, SchedulerService
@@ -450,3 +450,17 @@ async def test_a_paused_timer_never_fires(world: World) -> None:
     await world.rt.skills.skills["timers"].events["done"](world.rt.skill_context("timers"), job)
     assert world.rt.alerts.ringing() == [] and queued(world) == []
     assert "timer:1 minute" in await world.stored()
+
+
+async def test_paused_timers_are_listed_as_held_with_the_time_they_keep(world: World) -> None:
+    await world.ask("set a timer for 10 minutes called laundry")
+    await world.ask("set a pasta timer for 20 minutes")
+    world.clock.advance(minutes=2, seconds=30)
+    await world.ask("pause the laundry timer")
+    [held] = world.rt.skills.skills["timers"].holders
+    world.clock.advance(hours=1)  # a paused timer's time does not run
+    # Only the paused one: the running one is listed by its job.
+    assert await held(world.rt.skill_context("timers")) == [Held("timer:laundry", "laundry", 450.0)]
+    assert set(world.jobs()) == {"timer:pasta"}
+    await world.ask("resume the laundry timer")
+    assert await held(world.rt.skill_context("timers")) == []

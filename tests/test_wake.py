@@ -348,6 +348,22 @@ async def test_spoken_wake_word_and_command_reach_the_clock_after_a_chime(
     assert session.listener.last_wake is not None and session.listener.last_wake.model == "okay_nabu"
 
 
+async def test_the_wake_word_again_before_the_answer_drops_the_command_before_it(runtime: Runtime) -> None:
+    """ "Okay nabu, what time is it … okay nabu": the second wake word comes while the first
+    command waits to be answered, so the person has something else to say: nothing is answered."""
+    session, sink = wake_session(runtime)
+    pcm = audio("wake_okay_nabu_what_time.wav") + silence(0.8) + audio("wake_okay_nabu.wav")
+    # Real time: the end of a command is stamped by the clock, as live (early end).
+    source = BufferSource(pcm, realtime=True, leading_silence_s=0.3, trailing_silence_s=1.0)
+    (speech,) = [s async for s in session.utterances(source)]  # the listener runs on meanwhile
+    assert session.listener.last_wake is not None and session.listener.last_wake.t > speech.t_endpoint
+    result = await session.handle_speech(speech)
+    assert normalize(result.transcript) == "what time is it"
+    assert result.route == "none" and result.skill is None and result.reply == ""
+    assert result.degraded == ["interrupted"]
+    assert all(piece == load_sound("wake") for piece in sink.pieces)  # chimes, no answer
+
+
 class VirtualMicrophone:
     """Frames on the made-up clock, which stands still while a turn runs (its reply takes no time)."""
 

@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 MIXER_RATE: Final = 22050
 """Default output rate: piper's voices speak at 22050 Hz, so speech needs no resampling."""
 
+RECENT_PIECES: Final = 3
+"""Speech pieces played last whose words speech_text() still counts: the microphone may hear
+the end of one (the room's echo, queued input) while the next plays."""
+
 MusicChunks = AsyncIterable[bytes] | Iterable[bytes]
 
 
@@ -125,6 +129,7 @@ class MusicEnded:
 class _Speech:
     pcm: np.ndarray
     started: asyncio.Future[float]
+    text: str = ""
     pos: int = 0
 
 
@@ -246,7 +251,7 @@ class SpeechChannel:
             m.dropped_speech += 1
             log.warning("speech queue full (%d pieces); dropping a piece", m._speech_queue_max)
             return time.monotonic()
-        piece = _Speech(pcm, asyncio.get_running_loop().create_future())
+        piece = _Speech(pcm, asyncio.get_running_loop().create_future(), audio.text)
         m._speech_queue.append(piece)
         m._speech_idle.clear()
         m._wake.set()
@@ -385,6 +390,9 @@ class Mixer:
         """Speech pieces discarded because the speech queue was full."""
         self.music_gaps = 0
         """Blocks where music could not keep up with speech and was padded with silence."""
+        self.on_played: Callable[[bytes, float], None] | None = None
+        """Called with each block handed to the output (s16le at ``sample_rate``) and the time its
+        first sample went out: what the microphone may hear back (the echo canceller's reference)."""
         self._output = output
         self._pace = pace
         self._ducker = Ducker(duck_gain, sample_rate * ramp_ms // 1000, sample_rate * hold_ms // 1000)
@@ -401,6 +409,7 @@ class Mixer:
         self._speech_idle = asyncio.Event()
         self._speech_idle.set()
         self._speech_end_at = 0.0
+        self._said: deque[str] = deque(maxlen=RECENT_PIECES)
         self._music: _MusicSource | None = None
         self._music_queue_chunks = music_queue_chunks
         self._next_source_id = 0
@@ -455,6 +464,11 @@ class Mixer:
             # Still to be written: at least one more block of it sounds from now on.
             return max(self._speech_end_at, time.monotonic() + self.block_samples / self.sample_rate)
         return self._speech_end_at
+
+    def speech_text(self) -> str:
+        """The words of the speech playing, queued, or among the last pieces played."""
+        queued = [p.text for p in self._speech_queue if not p.started.done()]
+        return " ".join(t for t in (*self._said, *queued) if t)
 
     def duck(self, on: bool) -> None:
         """Keep music ducked while ``on``, speech or not (e.g. while listening to a request)."""
@@ -562,6 +576,7 @@ class Mixer:
                 if piece.started.done():
                     continue  # its play() was cancelled before it began: skip it
                 self._speech = piece
+                self._said.append(piece.text)
                 started.append((piece.started, filled))
             cur = self._speech
             got = cur.pcm[cur.pos : cur.pos + n - filled]
@@ -573,6 +588,13 @@ class Mixer:
         return out, started, (filled if filled else None)
 
     def _after_write(self, block: _Block, t: float) -> None:
+        if self.on_played is not None:
+            try:
+                self.on_played(block.pcm, t)
+            except Exception:
+                # Echo cancellation is an aid to listening: it must never silence the output.
+                log.exception("the output tap failed; it is removed")
+                self.on_played = None
         for fut, offset in block.started:
             if not fut.done():
                 fut.set_result(t + offset / self.sample_rate)

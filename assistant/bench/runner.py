@@ -52,6 +52,8 @@ class TurnRecord:
     budget_exceeded: list[str] = field(default_factory=list)
     degraded: list[str] = field(default_factory=list)
     """Degrade actions the turn took (filler, llm_cancelled, skills_only)."""
+    answered_ahead: bool = False
+    """The model started on the transcript of the final pause (llm.answer_ahead)."""
 
     def to_json(self) -> dict[str, Any]:
         """The record as printed in ``--json``'s ``turns``."""
@@ -90,6 +92,12 @@ async def run_one(
 ) -> TurnRecord:
     """Feed one file through one pipeline and record what happened."""
     source = BufferSource(pcm, realtime=realtime, trailing_silence_s=TRAILING_SILENCE_S)
+    # Each run asks the same questions again: without this, runs after the first would measure
+    # the caches (the model's answer, its synthesized audio), not the pipeline. Phrases warmed
+    # at start (pinned) stay, as they do live.
+    if runtime.answerer is not None:
+        runtime.answerer.cache.clear()
+    runtime.tts.cache.forget_learned()
     cpu_before = _cpu_seconds()
     if pipeline == "ours":
         result = await ours_turn(runtime, source)
@@ -113,6 +121,7 @@ async def run_one(
         skill_known=sample.skill_known,
         budget_exceeded=result.budget_exceeded,
         degraded=result.degraded,
+        answered_ahead=result.answered_ahead,
     )
 
 
@@ -165,6 +174,7 @@ def summarize(records: list[TurnRecord]) -> dict[str, Any]:
     # How often budgets were overrun and acted on: stage → turns, action → turns.
     summary["over_budget"] = dict(Counter(stage for r in records for stage in r.budget_exceeded))
     summary["degraded"] = dict(Counter(action for r in records for action in r.degraded))
+    summary["answered_ahead"] = sum(r.answered_ahead for r in records)
     summary["rss_mb"] = peak_rss_mb()
     summary["cpu_s_per_turn"] = round(sum(r.cpu_s for r in records) / len(records), 3) if records else None
     return summary

@@ -69,6 +69,9 @@ def print_table(result: dict[str, Any], out: Any = sys.stdout) -> None:
         counts = ours.get(key) or {}
         if counts:
             lines.append(f"{label} (ours): " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+    if ours.get("answered_ahead"):
+        ahead, llm_turns = ours["answered_ahead"], ours["llm"]["turns"]
+        lines.append(f"LLM answers started on the pause transcript (ours): {ahead} of {llm_turns}")
     if base and result.get("ratio", {}).get("voice_to_voice_p50"):
         lines.append(
             f"speed-up (baseline ÷ ours, voice-to-voice p50): {result['ratio']['voice_to_voice_p50']:.2f}×"

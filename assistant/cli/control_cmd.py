@@ -1,5 +1,6 @@
 """Commands that talk to the running daemon over its control socket: ``status``, ``say``,
-``mute``, ``unmute``, ``listen``, ``timers``, ``reminders``, ``reload`` and ``ask --daemon``."""
+``mute``, ``unmute``, ``listen``, ``timers``, ``alarms``, ``reminders``, ``reload`` and
+``ask --daemon``."""
 
 from __future__ import annotations
 
@@ -42,8 +43,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     listen.add_argument("--seconds", type=float, help="how long to wait for speech to start")
     listen.set_defaults(func=_listen)
 
-    timers = sub.add_parser("timers", parents=parents, help="the running daemon's timers")
+    timers = sub.add_parser("timers", parents=parents, help="the running daemon's timers, paused ones too")
     timers.set_defaults(func=_jobs, skill="timers", noun="timers")
+    alarms = sub.add_parser("alarms", parents=parents, help="the running daemon's alarms (their next rings)")
+    alarms.set_defaults(func=_jobs, skill="alarms", noun="alarms")
     reminders = sub.add_parser("reminders", parents=parents, help="the running daemon's reminders")
     reminders.set_defaults(func=_jobs, skill="reminders", noun="reminders")
 
@@ -126,19 +129,30 @@ async def _jobs(args: argparse.Namespace) -> int:
     if not jobs:
         print(f"no {args.noun}")
         return 0
-    rows = []
-    for job in jobs:
-        text = str(job.get("text") or job.get("id"))
-        if args.skill == "timers":
-            text = f"{text} timer"
-        due = dt.datetime.fromisoformat(str(job["due"])).astimezone()
-        left = float(job.get("in_s", 0))
-        when = f"{span(left)} left" if args.skill == "timers" else f"in {span(left)}"
-        rows.append((text, when if left > 0 else "due now", f"at {_clock(due)}"))
+    rows = [_job_row(job, args.skill) for job in jobs]
     width = [max(len(row[i]) for row in rows) for i in range(2)]
     for text, when, at in rows:
         print(f"{text:<{width[0]}}  {when:<{width[1]}}  ({at})")
     return 0
+
+
+def _job_row(job: Mapping[str, Any], skill: str) -> tuple[str, str, str]:
+    """One line of ``assistant timers``/``alarms``/``reminders``: what, how long, when (or why not)."""
+    text = job.get("text")
+    if skill == "timers":
+        name = f"{text or job.get('id')} timer"
+    elif skill == "alarms":
+        name = f"{text} alarm" if text else "alarm"  # text: its label, if it has one
+    else:
+        name = str(text or job.get("id"))
+    if job.get("due") is None:
+        # Kept by the skill with nothing scheduled (a paused timer): its time does not run.
+        left = job.get("left_s")
+        return name, "" if left is None else f"{span(float(left))} left", str(job.get("state") or "paused")
+    due = dt.datetime.fromisoformat(str(job["due"])).astimezone()
+    left = float(job.get("in_s") or 0)
+    when = f"{span(left)} left" if skill == "timers" else f"in {span(left)}"
+    return name, when if left > 0 else "due now", f"at {_clock(due)}"
 
 
 async def ask_daemon(text: str, runtime_dir: str | None) -> dict[str, Any]:
@@ -197,6 +211,16 @@ def render_status(status: Mapping[str, Any]) -> str:
     muted = ", MUTED" if status.get("muted") else ""
     age = float(listening.get("audio_age_s", 0))
     lines.append(f"listening: mode {listening.get('mode')}{muted}, last audio {age:.1f} s ago")
+    dropped = [
+        f"{n} {why}"
+        for n, why in (
+            (listening.get("muted_utterances", 0), "while muted"),
+            (listening.get("dropped_utterances", 0), "with turns already waiting"),
+        )
+        if n
+    ]
+    if dropped:
+        lines.append(f"           utterances dropped: {', '.join(dropped)}")
     models = []
     for kind, model in (status.get("models") or {}).items():
         if model is None:

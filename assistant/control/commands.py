@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,10 +24,14 @@ from assistant.trace import STAGES
 if TYPE_CHECKING:
     from assistant.daemon import Daemon
 
+log = logging.getLogger(__name__)
+
 Command = Callable[[Mapping[str, Any]], Awaitable[dict[str, Any]]]
 
 ROUTES = ("skill", "llm", "none")
 DEGRADE_ACTIONS = ("filler", "llm_cancelled", "skills_only")
+HELD_TIMEOUT_S = 5.0
+"""How long a skill's ``@skill.held`` lister may take for a listing."""
 _JOB_TEXT_KEYS = ("text", "task", "label", "name", "title")
 """Fields that describe a job in a listing, looked for in its data, then in the record it names."""
 
@@ -93,6 +98,7 @@ class ControlCommands:
                 "audio_age_s": round(daemon.audio_age_s(), 2),
                 "early_ends": getattr(listener, "early_ends", 0),
                 "muted_utterances": daemon.muted_utterances,
+                "dropped_utterances": daemon.dropped_utterances,
             },
             "models": self._models(),
             "skills": {
@@ -112,6 +118,7 @@ class ControlCommands:
                 "ringing": runtime.alerts.ringing(),
                 "announced": runtime.alerts.announced,
                 "dropped": runtime.alerts.dropped,
+                "cut": runtime.alerts.cut,
             },
             "scheduler": {"fired": runtime.scheduler.fired if runtime.scheduler is not None else 0},
             "output": {
@@ -199,9 +206,41 @@ class ControlCommands:
                     "due": job.due.isoformat(),
                     "in_s": round((job.due - now).total_seconds(), 1),
                     "text": await self._job_text(job),
+                    "state": "scheduled",
                 }
             )
+        listed.extend(await self._held(skill))
         return {"now": now.isoformat(), "jobs": listed}
+
+    async def _held(self, skill: str | None) -> list[dict[str, Any]]:
+        """What skills keep with no job scheduled (paused timers), from their ``@skill.held``."""
+        runtime = self.daemon.runtime
+        skills = runtime.skills.skills
+        names = sorted(skills) if skill is None else [skill] if skill in skills else []
+        out: list[dict[str, Any]] = []
+        for name in names:
+            for lister in skills[name].holders:
+                try:
+                    async with asyncio.timeout(HELD_TIMEOUT_S):
+                        held = await lister(runtime.skill_context(name))
+                except Exception:
+                    # One plugin's failure must not hide the rest of the listing.
+                    log.exception("listing what skill %s holds failed; left out", name)
+                    continue
+                out.extend(
+                    {
+                        "skill": name,
+                        "id": item.id,
+                        "event": None,
+                        "due": None,
+                        "in_s": None,
+                        "text": item.text,
+                        "state": item.state,
+                        "left_s": None if item.left_s is None else round(item.left_s, 1),
+                    }
+                    for item in held
+                )
+        return out
 
     async def _job_text(self, job: Job) -> str | None:
         """What a job is about: a text field of its data, or of the skill's record its ``id`` names
@@ -276,9 +315,22 @@ class ControlCommands:
         page.counter(
             "muted_utterances", "Utterances heard while muted, and dropped.", daemon.muted_utterances
         )
-        page.counter("barge_ins", "Answers cut off by the wake word (barge-in).", metrics.barge_ins)
+        page.counter(
+            "dropped_utterances",
+            "Utterances dropped because earlier ones already waited for their turn (queue full).",
+            daemon.dropped_utterances,
+        )
+        page.counter("barge_ins", "Answers cut off by the wake word or a stop phrase.", metrics.barge_ins)
+        page.labelled(
+            "answers_ahead",
+            "counter",
+            "Model decisions started on the transcript of a pause, by outcome.",
+            "outcome",
+            {o: metrics.answers_ahead.get(o, 0) for o in ("started", "used", "dropped")},
+        )
         page.counter("alerts_announced", "Announcements spoken.", runtime.alerts.announced)
         page.counter("alerts_dropped", "Announcements dropped (queue full).", runtime.alerts.dropped)
+        page.counter("alerts_cut", "Announcements cut off by the wake word (barge-in).", runtime.alerts.cut)
         scheduler = runtime.scheduler
         page.counter("jobs_fired", "Scheduled skill events fired.", scheduler.fired if scheduler else 0)
         mixer = daemon.mixer

@@ -48,6 +48,13 @@ class Endpointer:
         self._t_start = 0.0
         self._t_last_voiced = 0.0
         self._silent_run = 0
+        self._extra_ms = 0
+
+    def wait_longer(self, extra_ms: int) -> None:
+        """Need ``extra_ms`` more silence to end the utterance in progress, until its speech goes on
+        (the words so far stop mid-sentence: the person is thinking)."""
+        if self._in_speech:
+            self._extra_ms = max(0, extra_ms)
 
     @property
     def in_speech(self) -> bool:
@@ -73,9 +80,10 @@ class Endpointer:
         if voiced:
             self._t_last_voiced = t
             self._silent_run = 0
+            self._extra_ms = 0
         else:
             self._silent_run += 1
-        if self._silent_run * FRAME_MS >= self.silence_ms:
+        if self._silent_run * FRAME_MS >= self.silence_ms + self._extra_ms:
             return self._end(t, truncated=False)
         if len(self._frames) >= self._max_frames:
             return self._end(t, truncated=True)

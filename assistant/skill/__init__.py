@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from assistant.skill.api import (
     Alerts,
+    Held,
     IntentSpec,
     Job,
     MusicOutput,
@@ -27,6 +28,7 @@ from assistant.understand.slots import format_duration, parse_duration, parse_nu
 
 __all__ = [
     "Alerts",
+    "Held",
     "IntentSpec",
     "Job",
     "MusicOutput",

@@ -30,7 +30,15 @@ class AlertService:
         self.queue: asyncio.Queue[Announcement] = asyncio.Queue(maxsize=maxsize)
         self.dropped = 0
         self.announced = 0
+        self.cut = 0
+        """Announcements cut off by a barge-in (the session that spoke them counts them)."""
         self._rings: dict[str, asyncio.Task[None]] = {}
+        self.hushes = 0
+        """Barge-ins (the wake word) that hushed the announcements."""
+        self._waits: set[asyncio.Event] = set()
+        """Set by hush(): ringing alerts then wait a full interval again, the speaker its hold."""
+        self._quiet_until = float("-inf")
+        """Loop time until which no announcement starts (a person has the floor)."""
 
     async def announce(self, text: str, *, sound: str | None = None) -> None:
         """Say ``text`` (after ``sound``) as soon as the assistant is free."""
@@ -57,10 +65,25 @@ class AlertService:
         try:
             for _ in range(max(1, limit)):
                 self._enqueue(Announcement(text, sound, key))
-                await asyncio.sleep(every_s)
+                await self._interval(every_s)
         finally:
             if self._rings.get(key) is asyncio.current_task():
                 del self._rings[key]
+
+    async def _interval(self, every_s: float) -> None:
+        """Wait ``every_s`` seconds, counted again from each hush() meanwhile."""
+        hushed = asyncio.Event()
+        self._waits.add(hushed)
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(every_s):
+                        await hushed.wait()
+                except TimeoutError:
+                    return
+                hushed.clear()
+        finally:
+            self._waits.discard(hushed)
 
     async def stop(self, key: str | None = None) -> list[str]:
         """Stop one ringing alert, or all; what they had queued is dropped too."""
@@ -76,6 +99,32 @@ class AlertService:
         if stopped:
             self._drop_queued(set(stopped))
         return stopped
+
+    def hush(self, hold_s: float = 0.0) -> None:
+        """Barge-in (the wake word): drop the repeats that ringing alerts have queued, start their
+        intervals again, and start no announcement for ``hold_s``, so the command said now is
+        heard. Ringing alerts still ring, and "stop" or "snooze" still finds them ringing;
+        announcements of anything else stay queued and are said after the hold."""
+        self.hushes += 1
+        self._quiet_until = max(self._quiet_until, asyncio.get_running_loop().time() + hold_s)
+        for hushed in self._waits:
+            hushed.set()
+        if self._rings:
+            self._drop_queued(set(self._rings))
+
+    async def _quiet(self) -> None:
+        """Wait out the hold of the latest hush()."""
+        loop = asyncio.get_running_loop()
+        hushed = asyncio.Event()
+        self._waits.add(hushed)
+        try:
+            while (wait := self._quiet_until - loop.time()) > 0:
+                hushed.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await hushed.wait()
+        finally:
+            self._waits.discard(hushed)
 
     def _drop_queued(self, keys: set[str]) -> None:
         kept = []
@@ -94,6 +143,10 @@ class AlertService:
         """Hand every announcement to ``speaker``, one at a time, until cancelled."""
         while True:
             item = await self.queue.get()
+            hushes = self.hushes
+            await self._quiet()
+            if self.hushes != hushes and item.key in self._rings:
+                continue  # its ring was hushed while it waited: the next repeat comes in its time
             try:
                 await speaker(item.text, item.sound)
                 self.announced += 1

@@ -76,6 +76,21 @@ class Job:
     """True when it fell due while the daemon was not running."""
 
 
+@dataclass(frozen=True)
+class Held:
+    """Something a skill keeps that no job waits for now (a paused timer), listed beside the
+    scheduled jobs by ``assistant timers`` and the control socket's ``jobs``."""
+
+    id: str
+    """Unique within the skill (a paused timer keeps the id its job had)."""
+    text: str
+    """What it is, as a listing names it ("pasta")."""
+    left_s: float | None = None
+    """The time it will still have to run when it goes on."""
+    state: str = "paused"
+    """Why nothing is scheduled for it."""
+
+
 @runtime_checkable
 class SkillStore(Protocol):
     """A skill's own persistent key → JSON value store (survives restarts and kills)."""
@@ -225,6 +240,7 @@ class SkillContext:
 Handler = Callable[[SkillContext, dict[str, Any]], Awaitable[Reply]]
 EventHandler = Callable[[SkillContext, Job], Awaitable[Reply | None]]
 StartHandler = Callable[[SkillContext], Awaitable[None]]
+HeldLister = Callable[[SkillContext], Awaitable[list[Held]]]
 
 
 @dataclass(frozen=True)
@@ -256,6 +272,7 @@ class Skill:
         self.intents: list[IntentSpec] = []
         self.events: dict[str, EventHandler] = {}
         self.on_start: list[StartHandler] = []
+        self.holders: list[HeldLister] = []
 
     def intent(
         self,
@@ -300,4 +317,9 @@ class Skill:
     def startup(self, handler: StartHandler) -> StartHandler:
         """Decorator for a function run once when the daemon starts (e.g. to index files)."""
         self.on_start.append(handler)
+        return handler
+
+    def held(self, handler: HeldLister) -> HeldLister:
+        """Decorator for a function listing what the skill keeps unscheduled (paused timers)."""
+        self.holders.append(handler)
         return handler

@@ -83,6 +83,12 @@ class PhraseCache:
         self._update_gauges()
         return key in self._entries
 
+    def forget_learned(self) -> None:
+        """Drop every phrase cached along the way; the pinned ones (warmed at start) stay."""
+        for key in [k for k, e in self._entries.items() if not e.pinned]:
+            self._bytes -= len(self._entries.pop(key).pcm)
+        self._update_gauges()
+
     def _evict(self) -> None:
         if self._bytes <= self.max_bytes:
             return

@@ -630,7 +630,7 @@ async def snooze(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
         # The snooze takes the alarm's job: a repeating alarm's next regular ring is put back
         # when the snooze has rung (see ``ring``).
         await ctx.scheduler.schedule(
-            due, "ring", {"id": key.removeprefix(_JOB_PREFIX), "snooze": True, "text": text}, job_id=key
+            due, "ring", {"id": key.removeprefix(_JOB_PREFIX), "snooze": True, "ring_text": text}, job_id=key
         )
     minutes = round(seconds / 60)
     return Reply(f"Snoozing for {minutes} minute{'s' if minutes != 1 else ''}.")
@@ -663,7 +663,10 @@ async def ring(ctx: SkillContext, job: Job) -> Reply | None:
             reply: Reply | None = Reply("While I was off, your snoozed alarm went off.")
         else:
             reply = None
-            await _ring(ctx, key, str(job.data.get("text") or "Time to wake up."))
+            # "text" in snoozes stored before it was renamed (a job's "text" is what listings name
+            # it by: `assistant alarms` would show a whole sentence).
+            said = job.data.get("ring_text") or job.data.get("text")
+            await _ring(ctx, key, str(said or "Time to wake up."))
         if alarm is not None:
             # Put back the regular ring the snooze displaced.
             await _end_snooze(ctx, job, now, zone)

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from assistant.skill import Job, Reply, Skill, SkillContext, Slot, spoken_list
+from assistant.skill import Held, Job, Reply, Skill, SkillContext, Slot, spoken_list
 from assistant.understand.slots import format_duration
 
 skill = Skill("timers", "Kitchen-style countdown timers: several at once, named, paused, stretched.")
@@ -691,6 +691,15 @@ async def choose(ctx: SkillContext, slots: dict[str, Any]) -> Reply:
             extra = {k: v for k, v in pending.items() if k not in ("action", "asked")}
             return await _ACTIONS[str(pending["action"])](ctx, {**extra, "name": slots["name"]})
     return await status(ctx, slots)
+
+
+@skill.held
+async def paused_timers(ctx: SkillContext) -> list[Held]:
+    """The paused timers (no job waits for them), for ``assistant timers``."""
+    now = ctx.now()
+    return [
+        Held(_PREFIX + t.key, t.name, float(t.remaining(now))) for t in await _timers(ctx) if t.end is None
+    ]
 
 
 @skill.event("done")

@@ -1,0 +1,104 @@
+"""A bare "stop" (no wake word) said over a real ``assistant run``'s speech cuts it off, and its
+own speech saying "stop", heard back through the microphone, cuts nothing.
+
+The daemon is test_barge_in's (wake mode on pipe devices, the default echo cancellation), but
+its microphone has a noise floor: a real one is never digitally silent, and WebRTC's canceller
+takes bites out of a voice that comes out of digital silence ("stop" was heard as "up" or
+"top" 3 times in 6 over zeros, never over noise at -60 dBFS).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_barge_in import DATA, WINDOW_S, Daemon, House, Microphone, Notifications, Speaker, audio, silence
+
+
+class NoisyMicrophone(Microphone):
+    """The test microphone, with room noise at about -60 dBFS under everything."""
+
+    _rng = np.random.default_rng(11)
+
+    def _frame(self) -> bytes:
+        frame = np.frombuffer(super()._frame(), "<i2").astype(np.int32)
+        noisy = frame + self._rng.normal(0, 30, frame.size).astype(np.int32)
+        out: bytes = np.clip(noisy, -32768, 32767).astype("<i2").tobytes()
+        return out
+
+
+class NoisyHouse(House):
+    """test_barge_in's House with a NoisyMicrophone."""
+
+    def __init__(self, tmp: Path) -> None:
+        mic, speaker = tmp / "mic", tmp / "spk"
+        os.mkfifo(mic)
+        os.mkfifo(speaker)
+        self.speaker = Speaker(speaker)
+        self.notifications = Notifications(tmp / "notify")
+        self.daemon = Daemon(tmp, mic, speaker, self.notifications.path)
+        self.mic = NoisyMicrophone(mic)
+
+
+@pytest.fixture(scope="module")
+def house(tmp_path_factory: pytest.TempPathFactory) -> Iterator[House]:
+    house = NoisyHouse(tmp_path_factory.mktemp("stop_phrase"))
+    try:
+        house.daemon.wait_for(lambda: "Listening" in house.daemon.stderr(), timeout=300)
+        assert house.mic.connected.wait(30)
+        yield house
+    finally:
+        code = house.close()
+        assert code == 0, house.daemon.stderr()[-4000:]
+
+
+@pytest.mark.slow
+def test_a_bare_stop_said_over_a_long_answer_cuts_it_off(house: House) -> None:
+    house.quiet()
+    daemon, speaker = house.daemon, house.speaker
+    turns = len(daemon.turns())
+    asked = time.monotonic()
+    house.mic.say(silence(0.3) + audio(DATA / "wake_okay_nabu_dragon_story.wav") + silence(0.5))
+    daemon.wait_for(lambda: speaker.loud_s(asked) >= 3.0, timeout=180)
+    assert len(daemon.turns()) == turns  # the story is still being told
+    stop_said = house.mic.say(audio(DATA / "stop_espeak.wav"))  # no wake word
+    daemon.wait_for(lambda: len(daemon.turns()) > turns, timeout=30)
+    cut = daemon.turns()[turns]
+    assert "route=llm" in cut and "interrupted" in cut and "dragon" in cut.lower(), cut
+    assert "interrupted (stop phrase" in daemon.stderr()
+    after = [(t, loud) for t, loud in list(speaker.windows) if t >= stop_said - 1.0]
+    last_story = max((t for t, loud in after if loud and t < stop_said + 3.0), default=stop_said)
+    stop_latency = last_story + WINDOW_S - stop_said
+    print(f"stop phrase: output silent {stop_latency * 1000:.0f} ms after 'stop' ended")
+    assert stop_latency < 2.5  # the word's end, its recognition, then the cut
+    # Nothing more is said, and the bare "stop" started no turn of its own.
+    time.sleep(2.0)
+    assert speaker.loud_s(last_story + 0.2) == 0.0
+    assert len(daemon.turns()) == turns + 1, daemon.turns()[turns:]
+
+
+@pytest.mark.slow
+def test_stop_in_its_own_speech_heard_back_stops_nothing(house: House) -> None:
+    house.quiet()
+    daemon, speaker = house.daemon, house.speaker
+    turns = len(daemon.turns())
+    log_from = len(daemon.stderr())
+    text = "Stop. I will not stop now. Stop. The story goes on until it is over, and then I stop."
+    since = time.monotonic()
+    house.speaker.echo = house.mic  # the microphone hears the speaker
+    try:
+        daemon.say(text)
+        house.quiet(seconds=1.0, timeout=60)
+    finally:
+        house.speaker.echo = None
+    log = daemon.stderr()[log_from:]
+    heard = re.findall(r"heard .* over its speech.*", log)
+    print(f"own speech heard back: {heard or 'nothing'}; {speaker.loud_s(since):.1f} s played")
+    assert "interrupted" not in log
+    assert len(daemon.turns()) == turns
+    assert speaker.loud_s(since) > 3.0  # said to the end: a "stop" would have cut it after 1 s
