@@ -220,7 +220,7 @@ def test_answers_started_on_the_pause_are_counted(live: tuple[LiveDaemon, str]) 
     daemon.wait_until_quiet()
     _, before = metrics(base)
     mark = len(daemon.text())
-    daemon.say_into_microphone(speech("capital_of_france.wav"))
+    daemon.say_into_microphone(speech("capital_of_france.espeak.wav"))
     daemon.wait_for("turn session=local route=llm", after=mark, timeout=90)
     _, after = metrics(base)
     gained = {
