@@ -99,3 +99,23 @@ def test_bench_refuses_bad_arguments(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "corpus folder not found" in proc.stderr
+
+
+def test_the_bench_leaves_the_persons_timers_and_alarms_alone(tmp_path: Path) -> None:
+    """Its commands set real timers, in a throwaway state directory: none lands in the user's."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SAMPLES / "set_a_timer.wav", corpus / "set_a_timer.wav")
+    state = tmp_path / "state"
+    env = {**os.environ, "XDG_STATE_HOME": str(state), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant", "bench", str(corpus), "--runs", "2", "--no-pace", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    turns = json.loads(proc.stdout)["turns"]
+    assert [(t["skill"], t["action"]) for t in turns] == [("timers", "start")] * 2
+    assert not (state / "hearkend").exists()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from assistant.bench.corpus import BenchError, default_corpus, load_corpus
+from assistant.bench.corpus import BenchError, Sample, default_corpus, load_corpus
 from assistant.bench.runner import TurnRecord, measure_idle, report, run_bench
-from assistant.config import load_config
+from assistant.config import Config, load_config
 from assistant.logs import setup_logging
 from assistant.paths import state_dir
 from assistant.runtime import start_runtime
@@ -97,7 +99,18 @@ async def _bench(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     setup_logging(args.log_level or "warning", args.log_format or config.logging.format)
     samples = [] if args.idle else load_corpus(Path(args.corpus) if args.corpus else default_corpus())
-    runtime = await start_runtime(config, state_dir=state_dir(args.state_dir))
+    with contextlib.ExitStack() as stack:
+        if args.state_dir is None:
+            # The bench sets timers and alarms as it goes: in a throwaway state directory, not
+            # among the person's own (--state-dir picks one on purpose).
+            state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hearkend-bench-")))
+        else:
+            state = state_dir(args.state_dir)
+        return await _bench_in(args, config, samples, state)
+
+
+async def _bench_in(args: argparse.Namespace, config: Config, samples: list[Sample], state: Path) -> int:
+    runtime = await start_runtime(config, state_dir=state)
     try:
         if args.idle:
             idle = await measure_idle(runtime, args.idle)
