@@ -158,6 +158,9 @@ class Listener:
         self.on_interjection: Callable[[str], Awaitable[None]] | None = None
         """Awaited with the words of a short utterance a person said over the assistant's own
         speech (the session stops on "stop"); errors are logged. None = not listened for."""
+        self.music_playing: Callable[[], bool] | None = None
+        """Whether music plays now: then, while no command may start (no wake word yet), a short
+        utterance over it is listened to as over its speech, for a bare "stop"."""
         self.interjections = Interjections()
         """Cuts short utterances out of the frames the self-hearing gate holds back."""
         self.overheard_vad: Vad | None = None
@@ -278,9 +281,10 @@ class Listener:
                 return wake
         gate_open = self._gate_open(chunk.t)
         overheard_vad = self.overheard_vad if self.on_interjection is not None else None
-        if overheard_vad is not None and self._hears_itself(chunk.t):
-            # Said over its speech, a short word may still be for it ("stop"); the gate below
-            # keeps it from starting a command either way.
+        over_music = not gate_open and self.music_playing is not None and self.music_playing()
+        if overheard_vad is not None and (over_music or self._hears_itself(chunk.t)):
+            # Said over its speech or music, a short word may still be for it ("stop"); the gate
+            # below keeps it from starting a command either way.
             overheard = self.interjections.feed(chunk.pcm, overheard_vad.is_speech(chunk.pcm))
             self._recognise_interjection(overheard)
         elif self.interjections.active:

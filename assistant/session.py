@@ -150,6 +150,7 @@ class Session:
             on_pause=self._paused,
         )
         self.listener.on_interjection = self._interjected
+        self.listener.music_playing = lambda: runtime.music.is_playing
         self.listener.overheard_vad = Vad(cfg.vad.aggressiveness)
 
     async def _woken(self, wake: WakeDetected) -> None:
@@ -161,14 +162,17 @@ class Session:
             await self.sink.play(self._chime)
 
     async def _interjected(self, text: str) -> None:
-        """Words said over this session's speech: a stop phrase cuts it off like the wake word
-        (and silences a ringing alert); anything else is dropped."""
+        """Words said over this session's speech or music: a stop phrase cuts the answer off like
+        the wake word (and silences a ringing alert), or else stops what sounds (an alert, else
+        the music); anything else is dropped."""
         if not is_stop_phrase(normalize_text(text)):
             log.info("heard %r over the reply: not a stop phrase, ignored", text)
             return
         if await self.interrupt(f"stop phrase {text!r}"):
             self.runtime.metrics.barge_ins += 1
-        await self.runtime.alerts.stop()
+            await self.runtime.alerts.stop()
+        elif await self._stop_what_sounds():  # no answer was cut: a ringing alert, else music
+            log.info("stop phrase %r: stopped what was sounding", text)
 
     def _paused(self, text: str | None) -> None:
         """The person paused: start the model on what they said so far if it is a question for

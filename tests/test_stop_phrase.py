@@ -9,6 +9,7 @@ takes bites out of a voice that comes out of digital silence ("stop" was heard a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -18,6 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_barge_in import DATA, WINDOW_S, Daemon, House, Microphone, Notifications, Speaker, audio, silence
+
+from assistant.audio.sinks import MemorySink
+from assistant.audio.sources import BufferSource
+from assistant.config import WakeConfig
+from assistant.runtime import Runtime
+from assistant.session import Session
+from assistant.skill.context import DetachedMusic
 
 
 class NoisyMicrophone(Microphone):
@@ -102,3 +110,39 @@ def test_stop_in_its_own_speech_heard_back_stops_nothing(house: House) -> None:
     assert "interrupted" not in log
     assert len(daemon.turns()) == turns
     assert speaker.loud_s(since) > 3.0  # said to the end: a "stop" would have cut it after 1 s
+
+
+# ------------------------------------------------------------------- over music, in process
+
+SAMPLES = Path(__file__).parents[1] / "assistant" / "data" / "samples"
+
+
+async def _over_music(runtime: Runtime) -> Runtime:
+    """The shared runtime with a music channel of its own (state only), playing."""
+    music = DetachedMusic()
+    await music.play(iter(()))
+    return dataclasses.replace(runtime, music=music)
+
+
+async def _heard_over_music(runtime: Runtime, said: bytes) -> list[str]:
+    session = Session(runtime, MemorySink(), wake=WakeConfig(mode="wake"))
+    noise = np.random.default_rng(5).normal(0, 30, 16000 * 4).astype(np.int16).tobytes()
+    pcm = noise[:16000] + said + noise
+    source = BufferSource(pcm, realtime=True, trailing_silence_s=0.5)
+    return [s.heard or "" async for s in session.utterances(source)]
+
+
+async def test_a_bare_stop_over_music_stops_it_without_the_wake_word(runtime: Runtime) -> None:
+    rt = await _over_music(runtime)
+    commands = await _heard_over_music(rt, audio(DATA / "stop_espeak.wav"))
+    assert commands == []  # no command started: the wake word was not said
+    assert not rt.music.is_playing and not rt.music.is_paused
+
+
+async def test_other_words_over_music_change_nothing(runtime: Runtime) -> None:
+    rt = await _over_music(runtime)
+    commands = await _heard_over_music(
+        rt, audio(DATA.parent.parent / "assistant/data/samples/what_time_is_it.espeak.wav")
+    )
+    assert commands == []
+    assert rt.music.is_playing
