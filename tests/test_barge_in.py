@@ -300,14 +300,14 @@ class Daemon:
 class House:
     """One running daemon with its microphone, speaker and systemd socket."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, microphone: type[Microphone] | None = None) -> None:
         mic, speaker = tmp / "mic", tmp / "spk"
         os.mkfifo(mic)
         os.mkfifo(speaker)
         self.speaker = Speaker(speaker)
         self.notifications = Notifications(tmp / "notify")
         self.daemon = Daemon(tmp, mic, speaker, self.notifications.path)
-        self.mic = Microphone(mic)
+        self.mic = (microphone or Microphone)(mic)
 
     def quiet(self, seconds: float = 1.0, timeout: float = 120.0) -> None:
         """Wait until no turn runs and the output has been silent for ``seconds``."""
@@ -401,10 +401,10 @@ async def test_the_wake_word_is_heard_over_its_own_speech_and_the_command_after_
 # --------------------------------------------------------------------------- a real `assistant run`
 
 
-@pytest.fixture(scope="module")
-def house(tmp_path_factory: pytest.TempPathFactory) -> Iterator[House]:
-    tmp = tmp_path_factory.mktemp("barge_in")
-    house = House(tmp)
+@contextlib.contextmanager
+def running_house(tmp: Path, microphone: type[Microphone] | None = None) -> Iterator[House]:
+    """A House whose daemon is listening; it must exit 0 at the end."""
+    house = House(tmp, microphone)
     try:
         house.daemon.wait_for(lambda: "Listening" in house.daemon.stderr(), timeout=300)
         assert house.mic.connected.wait(30)
@@ -412,6 +412,12 @@ def house(tmp_path_factory: pytest.TempPathFactory) -> Iterator[House]:
     finally:
         code = house.close()
         assert code == 0, house.daemon.stderr()[-4000:]
+
+
+@pytest.fixture(scope="module")
+def house(tmp_path_factory: pytest.TempPathFactory) -> Iterator[House]:
+    with running_house(tmp_path_factory.mktemp("barge_in")) as house:
+        yield house
 
 
 @pytest.mark.slow

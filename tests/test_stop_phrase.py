@@ -10,7 +10,6 @@ takes bites out of a voice that comes out of digital silence ("stop" was heard a
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_barge_in import DATA, WINDOW_S, Daemon, House, Microphone, Notifications, Speaker, audio, silence
+from test_barge_in import DATA, WINDOW_S, House, Microphone, audio, running_house, silence
 
 from assistant.audio.sinks import MemorySink
 from assistant.audio.sources import BufferSource
@@ -40,29 +39,10 @@ class NoisyMicrophone(Microphone):
         return out
 
 
-class NoisyHouse(House):
-    """test_barge_in's House with a NoisyMicrophone."""
-
-    def __init__(self, tmp: Path) -> None:
-        mic, speaker = tmp / "mic", tmp / "spk"
-        os.mkfifo(mic)
-        os.mkfifo(speaker)
-        self.speaker = Speaker(speaker)
-        self.notifications = Notifications(tmp / "notify")
-        self.daemon = Daemon(tmp, mic, speaker, self.notifications.path)
-        self.mic = NoisyMicrophone(mic)
-
-
 @pytest.fixture(scope="module")
 def house(tmp_path_factory: pytest.TempPathFactory) -> Iterator[House]:
-    house = NoisyHouse(tmp_path_factory.mktemp("stop_phrase"))
-    try:
-        house.daemon.wait_for(lambda: "Listening" in house.daemon.stderr(), timeout=300)
-        assert house.mic.connected.wait(30)
+    with running_house(tmp_path_factory.mktemp("stop_phrase"), NoisyMicrophone) as house:
         yield house
-    finally:
-        code = house.close()
-        assert code == 0, house.daemon.stderr()[-4000:]
 
 
 @pytest.mark.slow
