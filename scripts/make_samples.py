@@ -107,19 +107,30 @@ def wake_samples(force: bool) -> None:
 # Said over the assistant's own speech (tests/data, 16 kHz), in espeak-ng's voice: a person,
 # not the assistant. File stem → text.
 INTERJECTIONS = {"stop_espeak": "Stop."}
+# Halves of sentences with a thinking pause between them (tests/test_answer_ahead.py,
+# tests/test_unfinished.py): espeak-ng's voice is the same on every run, piper's is not. In its
+# default (British) voice: tiny.en hears the en-us one's "who wrote" as "The Road".
+HALVES = {
+    "who_wrote_espeak": "who wrote",
+    "the_play_hamlet_espeak": "the play Hamlet",
+    "set_a_timer_for_espeak": "set a timer for",
+    "five_minutes_espeak": "five minutes",
+}
 
 
 def interjection_samples(force: bool) -> None:
-    """Synthesize the words said over a reply with espeak-ng, at 16 kHz."""
+    """Synthesize the words said over a reply, and the sentence halves, with espeak-ng, at 16 kHz."""
     if shutil.which("espeak-ng") is None:
         print("espeak-ng not installed; skipping the interjections")
         return
-    for stem, text in INTERJECTIONS.items():
+    voices = {**dict.fromkeys(INTERJECTIONS, "en-us"), **dict.fromkeys(HALVES, "en")}
+    for stem, text in {**INTERJECTIONS, **HALVES}.items():
         path = DATA / f"{stem}.wav"
         if path.exists() and not force:
             continue
         raw = DATA / f"{stem}.tmp.wav"
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
+        voice = voices[stem]
+        subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text], check=True)
         subprocess.run(["sox", str(raw), "-r", "16000", str(path)], check=True)
         raw.unlink()
 

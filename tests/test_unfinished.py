@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
-import numpy as np
 import pytest
 
-from assistant.audio.dsp import resample
+from assistant.audio.files import read_audio_file
 from assistant.audio.sinks import MemorySink
 from assistant.audio.sources import BufferSource
 from assistant.frames import FRAME_MS, SpeechEnded
@@ -15,6 +15,8 @@ from assistant.listen.endpoint import Endpointer, EndpointSettings
 from assistant.listen.unfinished import sounds_unfinished
 from assistant.runtime import Runtime
 from assistant.session import Session
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.mark.parametrize(
@@ -78,12 +80,12 @@ async def _utterances(runtime: Runtime, extra_ms: int, pcm: bytes) -> list[str]:
 async def test_a_pause_after_for_does_not_cut_the_command_in_two(runtime: Runtime) -> None:
     """ "Set a timer for … five minutes": one command when the pause's words are heard as
     unfinished; two pieces when that is turned off (the pause is longer than the end silence)."""
-    parts = []
-    for text in ("Set a timer for", "five minutes."):
-        audio = await runtime.tts.synthesize(text, cache=False)
-        parts.append(resample(np.frombuffer(audio.pcm, dtype=np.int16), audio.sample_rate, 16000))
-    pause = np.zeros(16000 * 3 // 2, dtype=np.int16)  # 1.5 s: past the 1 s end silence
-    pcm = np.concatenate([parts[0], pause, parts[1]]).astype(np.int16).tobytes()
+    pause = bytes(16000 * 2 * 3 // 2)  # 1.5 s: past the 1 s end silence
+    pcm = (
+        read_audio_file(DATA / "set_a_timer_for_espeak.wav")
+        + pause
+        + read_audio_file(DATA / "five_minutes_espeak.wav")
+    )
     held = await _utterances(runtime, 1500, pcm)
     cut = await _utterances(runtime, 0, pcm)
     assert len(held) == 1, held
